@@ -1,0 +1,159 @@
+//! Password hashing (bcrypt) and the password policy.
+//!
+//! bcrypt is deliberately slow, so it never runs on an async worker: every hash
+//! and verify goes to the blocking pool, and a semaphore sized to the cores
+//! bounds how many run at once, so a login flood queues instead of starving
+//! the rest of the server of CPU.
+
+use std::sync::Arc;
+
+use rocket::tokio::sync::Semaphore;
+
+use crate::error::{ApiError, ApiResult};
+
+/// bcrypt reads at most 72 bytes; longer passwords are refused, never truncated.
+pub const MAX_PASSWORD_BYTES: usize = 72;
+pub const MIN_PASSWORD_CHARS: usize = 8;
+
+pub struct Passwords {
+    cost: u32,
+    /// Verified against when the account does not exist, so an unknown email
+    /// costs the same time as a wrong password.
+    dummy_hash: String,
+    permits: Arc<Semaphore>,
+}
+
+impl Passwords {
+    pub fn new(cost: u32) -> Result<Passwords, bcrypt::BcryptError> {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Ok(Passwords {
+            cost,
+            dummy_hash: bcrypt::hash("gatepass-dummy-password", cost)?,
+            permits: Arc::new(Semaphore::new(cores)),
+        })
+    }
+
+    pub async fn hash(&self, password: &str) -> ApiResult<String> {
+        let password = password.to_owned();
+        let cost = self.cost;
+        self.run(move || bcrypt::hash(password, cost)).await
+    }
+
+    /// Checks `password` against `hash`, or against a dummy hash when there is
+    /// no account, taking the same time either way.
+    pub async fn verify(&self, password: &str, hash: Option<&str>) -> ApiResult<bool> {
+        let known = hash.is_some();
+        let hash = hash.unwrap_or(&self.dummy_hash).to_owned();
+        let password = password.to_owned();
+        let matches = self.run(move || bcrypt::verify(password, &hash)).await?;
+        Ok(known && matches)
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> Result<T, bcrypt::BcryptError> + Send + 'static,
+    ) -> ApiResult<T> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| ApiError::internal("password hashing pool closed"))?;
+        rocket::tokio::task::spawn_blocking(work)
+            .await
+            .map_err(|e| ApiError::internal(format!("password hashing task: {e}")))?
+            .map_err(|e| ApiError::internal(format!("bcrypt: {e}")))
+    }
+}
+
+/// The password policy of NIST SP 800-63B: length, no composition rules, and
+/// no common or guessable password (zxcvbn's dictionaries, which include the
+/// most common passwords, plus the user's own name and email).
+/// Returns the message for the 422, if any.
+pub fn policy_violation(password: &str, user_inputs: &[&str]) -> Option<String> {
+    if password.is_empty() {
+        return Some("Password is required".into());
+    }
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Some(format!(
+            "Password must be at least {MIN_PASSWORD_CHARS} characters"
+        ));
+    }
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Some(format!(
+            "Password must be at most {MAX_PASSWORD_BYTES} bytes (this one is {})",
+            password.len()
+        ));
+    }
+    let inputs: Vec<&str> = user_inputs
+        .iter()
+        .flat_map(|input| input.split(['@', '.', ' ', '_', '-', '+']))
+        .chain(user_inputs.iter().copied())
+        .filter(|s| s.len() >= 3)
+        .collect();
+    let estimate = zxcvbn::zxcvbn(password, &inputs);
+    if (estimate.score() as u8) < 3 {
+        let mut msg = String::from("Password is too easy to guess");
+        if let Some(feedback) = estimate.feedback() {
+            if let Some(warning) = feedback.warning() {
+                msg = format!("{msg}: {}", warning.to_string().trim_end_matches('.'));
+            }
+            if let Some(suggestion) = feedback.suggestions().first() {
+                msg = format!("{msg}. {suggestion}");
+            }
+        }
+        if !msg.ends_with('.') {
+            msg.push('.');
+        }
+        return Some(msg);
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn length_limits_count_characters_and_bytes() {
+        assert!(policy_violation("", &[]).unwrap().contains("required"));
+        assert!(policy_violation("short", &[])
+            .unwrap()
+            .contains("at least 8"));
+        // 24 three-byte characters: 24 characters but 72 bytes is allowed...
+        let at_limit = "€".repeat(24);
+        assert!(!policy_violation(&at_limit, &[])
+            .unwrap_or_default()
+            .contains("at most"));
+        // ...and one byte more is refused, not truncated.
+        let over = format!("{at_limit}x");
+        assert!(policy_violation(&over, &[])
+            .unwrap()
+            .contains("at most 72 bytes"));
+    }
+
+    #[test]
+    fn common_and_personal_passwords_are_refused() {
+        assert!(policy_violation("password", &[]).is_some());
+        assert!(policy_violation("password123", &[]).is_some());
+        assert!(policy_violation("qwertyuiop", &[]).is_some());
+        assert!(
+            policy_violation("lovelace1815", &["Ada", "Lovelace", "ada@example.com"]).is_some()
+        );
+        assert!(policy_violation("correct horse battery staple", &[]).is_none());
+        assert!(policy_violation("tY7#mQ2v!pLx", &[]).is_none());
+    }
+
+    #[rocket::async_test]
+    async fn hash_and_verify_round_trip() {
+        let passwords = Passwords::new(4.max(bcrypt::DEFAULT_COST - 8)).unwrap();
+        let hash = passwords.hash("tY7#mQ2v!pLx").await.unwrap();
+        assert!(hash.starts_with("$2"));
+        assert!(passwords.verify("tY7#mQ2v!pLx", Some(&hash)).await.unwrap());
+        assert!(!passwords.verify("wrong", Some(&hash)).await.unwrap());
+        // No account: never true, even for the dummy's own password.
+        assert!(!passwords
+            .verify("gatepass-dummy-password", None)
+            .await
+            .unwrap());
+    }
+}

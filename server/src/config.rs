@@ -1,0 +1,489 @@
+//! One typed configuration, read once at start from `Rocket.toml`, the
+//! environment and a `.env` file, with the reference tutorial's names.
+//!
+//! Everything that can be wrong with it is found here, before the server binds,
+//! and reported as a [`ConfigError`] that names the setting.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rocket::figment::{
+    providers::{Env, Serialized},
+    Figment,
+};
+use serde::Deserialize;
+
+mod duration;
+mod secrets;
+
+pub use duration::parse_duration;
+
+/// Secrets shorter than this are refused: HS256 and HMAC-SHA256 keys should
+/// carry at least the hash's 256 bits.
+pub const MIN_SECRET_BYTES: usize = 32;
+/// bcrypt costs below this are too cheap for stored passwords (OWASP).
+pub const MIN_BCRYPT_COST: u32 = 10;
+
+/// The names of the settings, as environment variables (upper case) and as
+/// `Rocket.toml` keys (lower case).
+const SETTINGS: &[&str] = &[
+    "AUTH_ACCESS_TOKEN_SECRET",
+    "AUTH_ACCESS_TOKEN_EXPIRY",
+    "AUTH_REFRESH_TOKEN_SECRET",
+    "AUTH_REFRESH_TOKEN_EXPIRY",
+    "AUTH_REFRESH_REUSE_GRACE",
+    "AUTH_BCRYPT_COST",
+    "AUTH_CORS_ORIGINS",
+    "AUTH_RESET_URL",
+    "RESET_PASSWORD_TOKEN_EXPIRY_MINS",
+    "AUTH_EMAIL_USERNAME",
+    "AUTH_EMAIL_PASSWORD",
+    "EMAIL_FROM",
+    "SMTP_HOST",
+    "SMTP_PORT",
+    "SMTP_TLS",
+    "DATABASE_URL",
+    "GATEPASS_DATA_DIR",
+    "GATEPASS_TRUSTED_PROXY_HEADER",
+];
+
+/// The settings as written, before they are checked.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RawConfig {
+    auth_access_token_secret: Option<String>,
+    auth_access_token_expiry: Option<String>,
+    auth_refresh_token_secret: Option<String>,
+    auth_refresh_token_expiry: Option<String>,
+    auth_refresh_reuse_grace: Option<String>,
+    auth_bcrypt_cost: Option<u32>,
+    auth_cors_origins: Option<String>,
+    auth_reset_url: Option<String>,
+    reset_password_token_expiry_mins: Option<u64>,
+    auth_email_username: Option<String>,
+    auth_email_password: Option<String>,
+    email_from: Option<String>,
+    smtp_host: Option<String>,
+    smtp_port: Option<u16>,
+    smtp_tls: Option<String>,
+    database_url: Option<String>,
+    gatepass_data_dir: Option<PathBuf>,
+    gatepass_trusted_proxy_header: Option<String>,
+}
+
+/// A key that must never be printed: `Debug` shows only its length.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(Vec<u8>);
+
+impl Secret {
+    pub fn new(bytes: Vec<u8>) -> Self {
+        Secret(bytes)
+    }
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Secret({} bytes)", self.0.len())
+    }
+}
+
+/// How the SMTP connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpTls {
+    /// Plain text: only for a local catcher.
+    None,
+    /// Plain connect, then STARTTLS (required, never optional).
+    StartTls,
+    /// TLS from the first byte (SMTPS, usually port 465).
+    Tls,
+}
+
+#[derive(Debug, Clone)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    pub tls: SmtpTls,
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+}
+
+/// Where mail goes: a real SMTP server, or `.eml` files in the outbox folder.
+#[derive(Debug, Clone)]
+pub enum MailConfig {
+    Smtp(SmtpConfig),
+    Outbox(PathBuf),
+}
+
+/// The whole, checked configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub access_token_secret: Secret,
+    pub access_token_ttl: Duration,
+    pub refresh_token_secret: Secret,
+    pub refresh_token_ttl: Duration,
+    /// How long a rotated refresh token still gets an answer (two tabs racing).
+    pub refresh_reuse_grace: Duration,
+    pub reset_token_ttl: Duration,
+    pub bcrypt_cost: u32,
+    /// Front-end origins allowed to call with credentials (exact match).
+    pub cors_origins: Vec<String>,
+    /// Default base of the reset link; the token is appended as a path segment.
+    pub reset_url: String,
+    pub email_from: String,
+    pub mail: MailConfig,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    /// The header a trusted reverse proxy puts the client address in, if any.
+    pub trusted_proxy_header: Option<String>,
+    /// The `iss` of every access token.
+    pub issuer: String,
+    /// What was done on the operator's behalf (generated secrets), to log once
+    /// the logger runs.
+    pub notices: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{name} is invalid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+    #[error("could not read the configuration: {0}")]
+    Figment(Box<rocket::figment::Error>),
+    #[error("{what} ({path}): {source}")]
+    Io {
+        what: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl From<rocket::figment::Error> for ConfigError {
+    fn from(e: rocket::figment::Error) -> Self {
+        ConfigError::Figment(Box::new(e))
+    }
+}
+
+fn invalid(name: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        name,
+        reason: reason.into(),
+    }
+}
+
+impl Config {
+    /// Reads `.env` (if present), the environment and `Rocket.toml`.
+    pub fn load() -> Result<Config, ConfigError> {
+        // A missing .env is normal; a malformed one is the operator's to fix.
+        match dotenvy::dotenv() {
+            Ok(_) => {}
+            Err(e) if e.not_found() => {}
+            Err(e) => return Err(invalid("the .env file", e.to_string())),
+        }
+        Config::from_figment(&rocket::Config::figment())
+    }
+
+    /// Reads the settings from `figment` (its top level, as Rocket.toml's
+    /// profile keys land) and the environment, which wins.
+    pub fn from_figment(figment: &Figment) -> Result<Config, ConfigError> {
+        let raw: RawConfig = figment.clone().merge(Env::raw().only(SETTINGS)).extract()?;
+        Config::from_raw(raw)
+    }
+
+    /// A configuration for tests and embedding: everything at its default in
+    /// `data_dir`, with the given overrides as `NAME=value` pairs.
+    pub fn with_settings(
+        data_dir: &Path,
+        settings: &[(&str, &str)],
+    ) -> Result<Config, ConfigError> {
+        let mut figment = Figment::from(Serialized::default(
+            "gatepass_data_dir",
+            data_dir.display().to_string(),
+        ));
+        for (name, value) in settings {
+            // Parsed like an environment variable: "10" is a number, "1d" a string.
+            let value: rocket::figment::value::Value =
+                value.parse().unwrap_or_else(|never| match never {});
+            figment = figment.merge(Serialized::default(&name.to_lowercase(), value));
+        }
+        Config::from_raw(figment.extract()?)
+    }
+
+    fn from_raw(raw: RawConfig) -> Result<Config, ConfigError> {
+        let data_dir = raw
+            .gatepass_data_dir
+            .unwrap_or_else(|| PathBuf::from("data"));
+        std::fs::create_dir_all(&data_dir).map_err(|source| ConfigError::Io {
+            what: "cannot create the data folder",
+            path: data_dir.clone(),
+            source,
+        })?;
+        let mut notices = Vec::new();
+
+        let (access_token_secret, refresh_token_secret) = secrets::resolve(
+            &data_dir,
+            raw.auth_access_token_secret,
+            raw.auth_refresh_token_secret,
+            &mut notices,
+        )?;
+
+        let access_token_ttl = duration_setting(
+            "AUTH_ACCESS_TOKEN_EXPIRY",
+            raw.auth_access_token_expiry,
+            Duration::from_secs(120),
+        )?;
+        let refresh_token_ttl = duration_setting(
+            "AUTH_REFRESH_TOKEN_EXPIRY",
+            raw.auth_refresh_token_expiry,
+            Duration::from_secs(24 * 3600),
+        )?;
+        let refresh_reuse_grace = duration_setting(
+            "AUTH_REFRESH_REUSE_GRACE",
+            raw.auth_refresh_reuse_grace,
+            Duration::from_secs(10),
+        )?;
+        if access_token_ttl.as_secs() < 1 {
+            return Err(invalid("AUTH_ACCESS_TOKEN_EXPIRY", "must be at least 1s"));
+        }
+        if refresh_token_ttl < access_token_ttl {
+            return Err(invalid(
+                "AUTH_REFRESH_TOKEN_EXPIRY",
+                "must not be shorter than AUTH_ACCESS_TOKEN_EXPIRY",
+            ));
+        }
+        let reset_mins = raw.reset_password_token_expiry_mins.unwrap_or(15);
+        if reset_mins == 0 {
+            return Err(invalid(
+                "RESET_PASSWORD_TOKEN_EXPIRY_MINS",
+                "must be at least 1",
+            ));
+        }
+
+        let bcrypt_cost = raw.auth_bcrypt_cost.unwrap_or(12);
+        if !(MIN_BCRYPT_COST..=31).contains(&bcrypt_cost) {
+            return Err(invalid(
+                "AUTH_BCRYPT_COST",
+                format!("must be between {MIN_BCRYPT_COST} and 31 (got {bcrypt_cost})"),
+            ));
+        }
+
+        let cors_origins = parse_origins(
+            raw.auth_cors_origins
+                .as_deref()
+                .unwrap_or("http://localhost:3000"),
+        )?;
+        let reset_url = raw
+            .auth_reset_url
+            .unwrap_or_else(|| "http://localhost:3000/change-pass".to_owned());
+        if !(reset_url.starts_with("http://") || reset_url.starts_with("https://")) {
+            return Err(invalid("AUTH_RESET_URL", "must be an http(s) URL"));
+        }
+        let reset_url = reset_url.trim_end_matches('/').to_owned();
+
+        let email_from = raw
+            .email_from
+            .unwrap_or_else(|| "gatepass <no-reply@localhost>".to_owned());
+        if email_from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(invalid(
+                "EMAIL_FROM",
+                "must be an address such as 'Name <me@example.com>'",
+            ));
+        }
+        let mail = match raw.smtp_host.filter(|h| !h.trim().is_empty()) {
+            Some(host) => {
+                let tls = match raw.smtp_tls.as_deref().unwrap_or("starttls") {
+                    "none" => SmtpTls::None,
+                    "starttls" => SmtpTls::StartTls,
+                    "tls" => SmtpTls::Tls,
+                    other => {
+                        return Err(invalid(
+                            "SMTP_TLS",
+                            format!("must be none, starttls or tls (got {other:?})"),
+                        ))
+                    }
+                };
+                let default_port = match tls {
+                    SmtpTls::Tls => 465,
+                    SmtpTls::StartTls => 587,
+                    SmtpTls::None => 25,
+                };
+                MailConfig::Smtp(SmtpConfig {
+                    host,
+                    port: raw.smtp_port.unwrap_or(default_port),
+                    tls,
+                    username: raw.auth_email_username.filter(|u| !u.is_empty()),
+                    password: raw
+                        .auth_email_password
+                        .filter(|p| !p.is_empty())
+                        .map(|p| Secret::new(p.into_bytes())),
+                })
+            }
+            None => MailConfig::Outbox(data_dir.join("outbox")),
+        };
+
+        let database_url = raw.database_url.unwrap_or_else(|| {
+            format!(
+                "sqlite://{}?mode=rwc",
+                data_dir.join("gatepass.db").display()
+            )
+        });
+        if !database_url.starts_with("sqlite:") {
+            return Err(invalid(
+                "DATABASE_URL",
+                "only sqlite: URLs are supported by this build",
+            ));
+        }
+
+        Ok(Config {
+            access_token_secret,
+            access_token_ttl,
+            refresh_token_secret,
+            refresh_token_ttl,
+            refresh_reuse_grace,
+            reset_token_ttl: Duration::from_secs(reset_mins * 60),
+            bcrypt_cost,
+            cors_origins,
+            reset_url,
+            email_from,
+            mail,
+            data_dir,
+            database_url,
+            trusted_proxy_header: raw
+                .gatepass_trusted_proxy_header
+                .filter(|h| !h.trim().is_empty()),
+            issuer: "gatepass".to_owned(),
+            notices,
+        })
+    }
+
+    /// Rocket's own settings that follow from ours: the database URL for
+    /// rocket_db_pools, and no client-chosen address header unless a trusted
+    /// proxy is named (Rocket trusts `X-Real-IP` by default).
+    pub fn rocket_figment(&self, base: Figment) -> Figment {
+        let ip_header: rocket::figment::value::Value = match &self.trusted_proxy_header {
+            Some(header) => header.clone().into(),
+            None => false.into(),
+        };
+        base.merge(("databases.gatepass.url", self.database_url.clone()))
+            .merge(("ip_header", ip_header))
+            // Our logger (see logging.rs) does the logging; Rocket's own request
+            // lines would print reset tokens that sit in the path.
+            .merge(("cli_colors", false))
+    }
+}
+
+fn duration_setting(
+    name: &'static str,
+    value: Option<String>,
+    default: Duration,
+) -> Result<Duration, ConfigError> {
+    match value {
+        None => Ok(default),
+        Some(text) => parse_duration(&text).map_err(|reason| invalid(name, reason)),
+    }
+}
+
+/// Comma-separated exact origins: `scheme://host[:port]`, no path, never `*`
+/// or `null` (credentials are allowed, so a wildcard would hand any site the
+/// user's session).
+fn parse_origins(list: &str) -> Result<Vec<String>, ConfigError> {
+    let mut origins = Vec::new();
+    for origin in list.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+        let origin = origin.trim_end_matches('/');
+        let rest = origin
+            .strip_prefix("http://")
+            .or_else(|| origin.strip_prefix("https://"));
+        match rest {
+            Some(host) if !host.is_empty() && !host.contains('/') && !host.contains('*') => {
+                origins.push(origin.to_owned())
+            }
+            _ => {
+                return Err(invalid(
+                    "AUTH_CORS_ORIGINS",
+                    format!("{origin:?} is not an origin like https://app.example.com"),
+                ))
+            }
+        }
+    }
+    Ok(origins)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(settings: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        Config::with_settings(dir.path(), settings)
+    }
+
+    #[test]
+    fn defaults_work_with_nothing_configured() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = Config::with_settings(dir.path(), &[]).unwrap();
+        assert_eq!(c.access_token_ttl, Duration::from_secs(120));
+        assert_eq!(c.refresh_token_ttl, Duration::from_secs(86400));
+        assert_eq!(c.refresh_reuse_grace, Duration::from_secs(10));
+        assert_eq!(c.reset_token_ttl, Duration::from_secs(900));
+        assert_eq!(c.bcrypt_cost, 12);
+        assert_eq!(c.cors_origins, vec!["http://localhost:3000"]);
+        assert!(matches!(c.mail, MailConfig::Outbox(_)));
+        assert!(c.database_url.starts_with("sqlite://"));
+        assert!(c.access_token_secret.expose().len() >= MIN_SECRET_BYTES);
+        assert_ne!(c.access_token_secret, c.refresh_token_secret);
+    }
+
+    #[test]
+    fn short_secrets_are_refused_by_name() {
+        let err = config(&[("AUTH_ACCESS_TOKEN_SECRET", "too-short")]).unwrap_err();
+        assert!(
+            err.to_string().contains("AUTH_ACCESS_TOKEN_SECRET"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("32"), "{err}");
+    }
+
+    #[test]
+    fn bcrypt_cost_has_a_floor() {
+        assert!(config(&[("AUTH_BCRYPT_COST", "9")]).is_err());
+        assert_eq!(
+            config(&[("AUTH_BCRYPT_COST", "10")]).unwrap().bcrypt_cost,
+            10
+        );
+    }
+
+    #[test]
+    fn wildcard_and_null_origins_are_refused() {
+        assert!(config(&[("AUTH_CORS_ORIGINS", "*")]).is_err());
+        assert!(config(&[("AUTH_CORS_ORIGINS", "null")]).is_err());
+        let c = config(&[(
+            "AUTH_CORS_ORIGINS",
+            "https://a.example, http://localhost:5173/",
+        )])
+        .unwrap();
+        assert_eq!(
+            c.cors_origins,
+            vec!["https://a.example", "http://localhost:5173"]
+        );
+    }
+
+    #[test]
+    fn smtp_settings_choose_the_transport() {
+        let c = config(&[("SMTP_HOST", "smtp.example.com"), ("SMTP_TLS", "tls")]).unwrap();
+        match c.mail {
+            MailConfig::Smtp(s) => {
+                assert_eq!(s.port, 465);
+                assert_eq!(s.tls, SmtpTls::Tls);
+            }
+            MailConfig::Outbox(_) => panic!("expected SMTP"),
+        }
+        assert!(config(&[("SMTP_HOST", "x"), ("SMTP_TLS", "maybe")]).is_err());
+    }
+
+    #[test]
+    fn secrets_are_not_printed_by_debug() {
+        let s = Secret::new(b"super-secret-value-that-is-long-enough".to_vec());
+        assert_eq!(format!("{s:?}"), "Secret(38 bytes)");
+    }
+}

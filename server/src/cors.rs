@@ -1,0 +1,97 @@
+//! CORS for web front-ends: an allowlist of exact origins, with credentials
+//! (so the refresh cookie travels), `WWW-Authenticate` and `Retry-After`
+//! exposed to scripts, and preflights answered with 204.
+//!
+//! A request without `Origin` (curl, the terminal client) is served as usual;
+//! a request from an origin not on the list gets no CORS headers, so the
+//! browser keeps the response from the page.
+
+use rocket::fairing::{Fairing, Info, Kind};
+use rocket::http::{Header, Method, Status};
+use rocket::{Request, Response};
+
+pub struct Cors {
+    origins: Vec<String>,
+}
+
+impl Cors {
+    pub fn new(origins: Vec<String>) -> Cors {
+        Cors { origins }
+    }
+}
+
+/// Whether `request` comes from a page on an allowed origin, or from no page
+/// at all (no `Origin` header).
+pub fn origin_allowed(request: &Request<'_>, origins: &[String]) -> bool {
+    match request.headers().get_one("Origin") {
+        None => true,
+        Some(origin) => origins.iter().any(|o| o == origin),
+    }
+}
+
+#[rocket::async_trait]
+impl Fairing for Cors {
+    fn info(&self) -> Info {
+        Info {
+            name: "CORS",
+            kind: Kind::Response,
+        }
+    }
+
+    async fn on_response<'r>(&self, request: &'r Request<'_>, response: &mut Response<'r>) {
+        let Some(origin) = request.headers().get_one("Origin") else {
+            return;
+        };
+        response.adjoin_header(Header::new("Vary", "Origin"));
+        if !self.origins.iter().any(|o| o == origin) {
+            return;
+        }
+        response.set_header(Header::new(
+            "Access-Control-Allow-Origin",
+            origin.to_owned(),
+        ));
+        response.set_header(Header::new("Access-Control-Allow-Credentials", "true"));
+        response.set_header(Header::new(
+            "Access-Control-Expose-Headers",
+            "WWW-Authenticate, Retry-After",
+        ));
+        if request.method() == Method::Options {
+            response.set_header(Header::new(
+                "Access-Control-Allow-Methods",
+                "GET, POST, PATCH, DELETE, OPTIONS",
+            ));
+            response.set_header(Header::new(
+                "Access-Control-Allow-Headers",
+                "Authorization, Content-Type, X-reset-base",
+            ));
+            response.set_header(Header::new("Access-Control-Max-Age", "600"));
+        }
+    }
+}
+
+/// Answers every preflight; the fairing adds the headers for allowed origins.
+#[rocket::options("/<_..>")]
+pub fn preflight() -> Status {
+    Status::NoContent
+}
+
+/// Headers every response carries: nothing here is cacheable (tokens and
+/// personal data), nothing is to be sniffed, and no URL (a reset link!) is
+/// sent on as a referrer.
+pub struct SecurityHeaders;
+
+#[rocket::async_trait]
+impl Fairing for SecurityHeaders {
+    fn info(&self) -> Info {
+        Info {
+            name: "Security headers",
+            kind: Kind::Response,
+        }
+    }
+
+    async fn on_response<'r>(&self, _: &'r Request<'_>, response: &mut Response<'r>) {
+        response.set_header(Header::new("Cache-Control", "no-store"));
+        response.set_header(Header::new("X-Content-Type-Options", "nosniff"));
+        response.set_header(Header::new("Referrer-Policy", "no-referrer"));
+    }
+}

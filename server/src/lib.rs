@@ -1,0 +1,52 @@
+//! gatepass-server: the `/api/users` authentication API on Rocket and SQLite.
+//!
+//! A request's path: `routes/` (handler) -> `auth/guards.rs` (who is asking)
+//! -> `store/` (SQL) -> the database, with every failure flowing back as one
+//! [`error::ApiError`].
+
+pub mod auth;
+pub mod config;
+pub mod cors;
+pub mod db;
+pub mod error;
+pub mod json;
+pub mod logging;
+pub mod mail;
+pub mod routes;
+pub mod state;
+pub mod store;
+pub mod validate;
+
+use gatepass_common::paths;
+use rocket::fairing::AdHoc;
+use rocket::{Build, Rocket};
+
+pub use config::Config;
+use state::AppState;
+
+/// The whole server, ready to launch.
+pub fn build(config: Config) -> Result<Rocket<Build>, String> {
+    let figment = config.rocket_figment(rocket::Config::figment());
+    let cors = cors::Cors::new(config.cors_origins.clone());
+    let state = AppState::new(config)?;
+    Ok(rocket::custom(figment)
+        .manage(state)
+        .attach(db::stage())
+        .attach(logging::RequestLog)
+        .attach(cors)
+        .attach(cors::SecurityHeaders)
+        .attach(AdHoc::on_liftoff("Announce", |rocket| {
+            Box::pin(async move {
+                let config = rocket.config();
+                log::info!(
+                    target: "gatepass::launch",
+                    "gatepass listening on http://{}:{}",
+                    config.address,
+                    config.port
+                );
+            })
+        }))
+        .mount(paths::USERS, routes::users_routes())
+        .mount("/", routes::root_routes())
+        .register("/", routes::catchers()))
+}

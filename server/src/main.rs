@@ -1,0 +1,45 @@
+//! `gatepass-server`: reads the configuration, reports it, and serves.
+
+use std::process::ExitCode;
+
+use gatepass_server::{logging, Config};
+
+#[rocket::main]
+async fn main() -> ExitCode {
+    logging::init();
+    let config = match Config::load() {
+        Ok(config) => config,
+        Err(e) => {
+            log::error!(target: "gatepass::config", "configuration error: {e}");
+            eprintln!("gatepass-server: configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    for notice in &config.notices {
+        log::warn!(target: "gatepass::config", "{notice}");
+    }
+    log::info!(
+        target: "gatepass::config",
+        "data folder {}, access tokens live {:?}, refresh tokens {:?}",
+        config.data_dir.display(),
+        config.access_token_ttl,
+        config.refresh_token_ttl
+    );
+    let server = match gatepass_server::build(config) {
+        Ok(server) => server,
+        Err(e) => {
+            log::error!(target: "gatepass::config", "cannot start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Some(state) = server.state::<gatepass_server::state::AppState>() {
+        log::info!(target: "gatepass::mail", "{}", state.mailer.describe(&state.config));
+    }
+    match server.launch().await {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(e) => {
+            log::error!(target: "gatepass::launch", "server failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

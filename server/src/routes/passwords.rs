@@ -1,0 +1,263 @@
+//! Forgot, reset and change password.
+
+use gatepass_common::{
+    ChangePasswordRequest, ForgotPasswordRequest, MessageResponse, ResetPasswordRequest,
+    RESET_BASE_HEADER,
+};
+use rocket::http::CookieJar;
+use rocket::request::{FromRequest, Outcome, Request};
+use rocket::serde::json::Json;
+use rocket::State;
+
+use crate::auth::cookie::clear_refresh_cookie;
+use crate::auth::opaque::{OpaqueTokens, Purpose};
+use crate::auth::AuthUser;
+use crate::db::Db;
+use crate::error::{ApiError, ApiResult};
+use crate::json::ApiJson;
+use crate::mail;
+use crate::state::AppState;
+use crate::validate;
+
+const FORGOT_MESSAGE: &str = "If an account exists for this address, a reset link is on its way.";
+const FORGOT_FEEDBACK: &str =
+    "Check your email for a link to reset your password. It expires soon and works once.";
+
+/// The `X-reset-base` header, kept only when it points at an allowed front-end.
+pub struct ResetBase(Option<String>);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for ResetBase {
+    type Error = std::convert::Infallible;
+
+    async fn from_request(request: &'r Request<'_>) -> Outcome<Self, Self::Error> {
+        let allowed = AppState::of(request).ok().and_then(|state| {
+            request
+                .headers()
+                .get_one(RESET_BASE_HEADER)
+                .filter(|base| is_allowed_reset_base(base, &state.config.cors_origins))
+                .map(str::to_owned)
+        });
+        Outcome::Success(ResetBase(allowed))
+    }
+}
+
+/// True when `base` is one of `origins` or lies under one (`origin/...`); a
+/// look-alike such as `https://app.example.com.evil.net` is not.
+fn is_allowed_reset_base(base: &str, origins: &[String]) -> bool {
+    if base.len() > 2048
+        || base.chars().any(|c| {
+            c.is_whitespace() || c.is_control() || matches!(c, '"' | '<' | '>' | '\\' | '`')
+        })
+    {
+        return false;
+    }
+    origins.iter().any(|origin| {
+        base.strip_prefix(origin.as_str())
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    })
+}
+
+/// 200 with the same body, in the same time, for every address: the lookup,
+/// the token and the mail all happen in a background task.
+#[rocket::post("/forgotpass", data = "<body>")]
+pub async fn forgot(
+    db: &Db,
+    state: &State<AppState>,
+    reset_base: ResetBase,
+    body: ApiJson<ForgotPasswordRequest>,
+) -> ApiResult<Json<MessageResponse>> {
+    let email = validate::forgot(&body.0.email)?;
+    let base = reset_base
+        .0
+        .unwrap_or_else(|| state.config.reset_url.clone());
+    let job = ForgotJob {
+        db: Db(db.0.clone()),
+        opaque: state.opaque.clone(),
+        mailer: state.mailer.clone(),
+        from: state.config.email_from.clone(),
+        ttl: state.config.reset_token_ttl,
+        base,
+    };
+    rocket::tokio::spawn(job.run(email));
+    Ok(Json(MessageResponse {
+        success: true,
+        message: FORGOT_MESSAGE.into(),
+        feedback: Some(FORGOT_FEEDBACK.into()),
+    }))
+}
+
+struct ForgotJob {
+    db: Db,
+    opaque: OpaqueTokens,
+    mailer: mail::Mailer,
+    from: String,
+    ttl: std::time::Duration,
+    base: String,
+}
+
+impl ForgotJob {
+    async fn run(self, email: String) {
+        if let Err(e) = self.send(&email).await {
+            log::error!(target: "gatepass::mail", "reset request could not be processed: {e}");
+        }
+    }
+
+    async fn send(&self, email: &str) -> Result<(), String> {
+        let Some(user) = self
+            .db
+            .user_by_email(email)
+            .await
+            .map_err(|e| e.to_string())?
+        else {
+            log::info!(target: "gatepass::auth", "reset requested for an unknown address");
+            return Ok(());
+        };
+        let token = OpaqueTokens::generate();
+        let hash = self.opaque.hash(Purpose::Reset, &token);
+        self.db
+            .put_reset_token(&user.id, &hash, self.ttl.as_millis() as i64)
+            .await
+            .map_err(|e| e.to_string())?;
+        let link = format!("{}/{token}", self.base.trim_end_matches('/'));
+        let message = mail::reset_link(&self.from, &user.email, &link, self.ttl.as_secs() / 60)
+            .map_err(|e| e.to_string())?;
+        log::info!(target: "gatepass::auth", "reset requested user={}", user.id);
+        self.mailer.send_in_background("reset-link", message);
+        Ok(())
+    }
+}
+
+/// Sets a new password with a reset token: single use, ends every session.
+#[rocket::patch("/resetpass/<token>", data = "<body>")]
+pub async fn reset(
+    db: &Db,
+    state: &State<AppState>,
+    jar: &CookieJar<'_>,
+    token: &str,
+    body: ApiJson<ResetPasswordRequest>,
+) -> ApiResult<Json<MessageResponse>> {
+    if token.is_empty() || token.len() > 128 {
+        return Err(ApiError::InvalidResetToken);
+    }
+    let hash = state.opaque.hash(Purpose::Reset, token);
+    let user = db
+        .reset_token_user(&hash)
+        .await?
+        .ok_or(ApiError::InvalidResetToken)?;
+    let request = body.0;
+    validate::new_password_pair(
+        &request.password,
+        &request.password_confirm,
+        &[&user.first_name, &user.last_name, &user.email],
+    )?;
+    let password_hash = state.passwords.hash(&request.password).await?;
+
+    let mut tx = db.0.begin().await?;
+    if !db.consume_reset_token(&mut tx, &hash).await? {
+        // Used (or expired) while we were hashing.
+        return Err(ApiError::InvalidResetToken);
+    }
+    db.set_password_hash(&mut tx, &user.id, &password_hash)
+        .await?;
+    let ended = db.end_all_sessions(&mut tx, &user.id, None).await?;
+    tx.commit().await?;
+    clear_refresh_cookie(jar);
+    log::info!(target: "gatepass::auth", "password reset user={} sessions_ended={ended}", user.id);
+
+    notify_password_changed(state, &user.email);
+    Ok(Json(MessageResponse {
+        success: true,
+        message: "Your password has been reset. Sign in with the new password.".into(),
+        feedback: None,
+    }))
+}
+
+/// Changes the signed-in user's password; every other session ends.
+#[rocket::post("/change-password", data = "<body>")]
+pub async fn change(
+    auth: AuthUser,
+    db: &Db,
+    state: &State<AppState>,
+    body: ApiJson<ChangePasswordRequest>,
+) -> ApiResult<Json<MessageResponse>> {
+    let request = body.0;
+    let user = &auth.user;
+    if request.current_password.is_empty() {
+        return Err(ApiError::field(
+            "currentPassword",
+            "Current password is required",
+        ));
+    }
+    validate::new_password_pair(
+        &request.password,
+        &request.password_confirm,
+        &[&user.first_name, &user.last_name, &user.email],
+    )?;
+    if !state
+        .passwords
+        .verify(&request.current_password, Some(&user.password_hash))
+        .await?
+    {
+        return Err(ApiError::WrongPassword);
+    }
+    let password_hash = state.passwords.hash(&request.password).await?;
+
+    let mut tx = db.0.begin().await?;
+    db.set_password_hash(&mut tx, &user.id, &password_hash)
+        .await?;
+    let ended = db
+        .end_all_sessions(&mut tx, &user.id, Some(&auth.session_id))
+        .await?;
+    tx.commit().await?;
+    log::info!(target: "gatepass::auth", "password changed user={} other_sessions_ended={ended}", user.id);
+
+    notify_password_changed(state, &user.email);
+    Ok(Json(MessageResponse {
+        success: true,
+        message: "Your password has been changed. Other sessions were signed out.".into(),
+        feedback: None,
+    }))
+}
+
+fn notify_password_changed(state: &AppState, email: &str) {
+    match mail::password_changed(&state.config.email_from, email) {
+        Ok(message) => state.mailer.send_in_background("password-changed", message),
+        Err(e) => log::error!(target: "gatepass::mail", "password-changed mail not built: {e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reset_base_must_be_an_allowed_origin_or_below_it() {
+        let origins = vec![
+            "http://localhost:3000".to_owned(),
+            "https://app.example.com".to_owned(),
+        ];
+        assert!(is_allowed_reset_base("http://localhost:3000", &origins));
+        assert!(is_allowed_reset_base(
+            "https://app.example.com/reset",
+            &origins
+        ));
+        assert!(!is_allowed_reset_base(
+            "https://app.example.com.evil.net/reset",
+            &origins
+        ));
+        assert!(!is_allowed_reset_base(
+            "https://app.example.com@evil.net/",
+            &origins
+        ));
+        assert!(!is_allowed_reset_base(
+            "https://evil.net/?https://app.example.com",
+            &origins
+        ));
+        assert!(!is_allowed_reset_base(
+            "https://app.example.com/\"><script>",
+            &origins
+        ));
+        assert!(!is_allowed_reset_base("http://localhost:30001/x", &origins));
+    }
+}

@@ -1,0 +1,196 @@
+//! Sessions: starting one (for signup and login), refreshing with rotation,
+//! listing, and ending one or all.
+
+use gatepass_common::{ReauthResponse, SessionsResponse};
+use rocket::http::{CookieJar, Status};
+use rocket::serde::json::Json;
+use rocket::{Request, State};
+
+use crate::auth::cookie::{clear_refresh_cookie, refresh_token, set_refresh_cookie};
+use crate::auth::opaque::{OpaqueTokens, Purpose};
+use crate::auth::{AuthUser, ClientInfo};
+use crate::cors::origin_allowed;
+use crate::db::Db;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use crate::store::now_ms;
+
+/// Starts a session for `user_id` on `conn` (part of the caller's
+/// transaction, if any), sets its refresh cookie, and returns its first access
+/// token.
+pub async fn start_session(
+    db: &Db,
+    conn: &mut sqlx::SqliteConnection,
+    state: &AppState,
+    jar: &CookieJar<'_>,
+    user_id: &str,
+    client: &ClientInfo,
+) -> ApiResult<String> {
+    let refresh = OpaqueTokens::generate();
+    let hash = state.opaque.hash(Purpose::Refresh, &refresh);
+    let sealed = state.opaque.seal(&refresh, &hash);
+    let session = db
+        .insert_session(
+            conn,
+            user_id,
+            &hash,
+            &sealed,
+            client.user_agent.as_deref(),
+            state.refresh_ttl_ms(),
+        )
+        .await?;
+    let access_token = state.access_tokens.issue(user_id, &session.id)?;
+    set_refresh_cookie(jar, refresh, state.config.refresh_token_ttl);
+    Ok(access_token)
+}
+
+/// Guards `/reauth`, the one route a cookie alone authorises: a page on an
+/// origin that is not allowed may not spend the user's refresh token.
+pub struct AllowedOrigin;
+
+#[rocket::async_trait]
+impl<'r> rocket::request::FromRequest<'r> for AllowedOrigin {
+    type Error = ApiError;
+
+    async fn from_request(request: &'r Request<'_>) -> rocket::request::Outcome<Self, ApiError> {
+        let allowed = AppState::of(request)
+            .map(|state| origin_allowed(request, &state.config.cors_origins))
+            .unwrap_or(false);
+        if allowed {
+            rocket::request::Outcome::Success(AllowedOrigin)
+        } else {
+            rocket::request::Outcome::Error(crate::error::remember(
+                request,
+                ApiError::OriginNotAllowed,
+            ))
+        }
+    }
+}
+
+/// 201 `{success, accessToken}` and a rotated refresh cookie.
+///
+/// The presented token is either the session's current one (rotate it), one
+/// retired within the grace window (two tabs or processes refreshing at once:
+/// answer with the session's current cookie), or one retired earlier: a
+/// replay, so the session is ended.
+#[rocket::post("/reauth")]
+pub async fn reauth(
+    _origin: AllowedOrigin,
+    db: &Db,
+    state: &State<AppState>,
+    jar: &CookieJar<'_>,
+) -> ApiResult<(Status, Json<ReauthResponse>)> {
+    let token = refresh_token(jar).ok_or(ApiError::MissingRefreshToken)?;
+    let hash = state.opaque.hash(Purpose::Refresh, &token);
+    let Some(found) = db.find_refresh_token(&hash).await? else {
+        clear_refresh_cookie(jar);
+        return Err(ApiError::InvalidRefreshToken);
+    };
+    let session = found.session;
+    if !session.is_live(now_ms()) {
+        clear_refresh_cookie(jar);
+        return Err(ApiError::InvalidRefreshToken);
+    }
+    let grace_ms = state.config.refresh_reuse_grace.as_millis() as i64;
+
+    let cookie_token = match found.retired_at {
+        None => {
+            let new_token = OpaqueTokens::generate();
+            let new_hash = state.opaque.hash(Purpose::Refresh, &new_token);
+            let new_sealed = state.opaque.seal(&new_token, &new_hash);
+            let rotated = db
+                .rotate_refresh_token(
+                    &session.id,
+                    &hash,
+                    &new_hash,
+                    &new_sealed,
+                    state.refresh_ttl_ms(),
+                )
+                .await?;
+            if rotated {
+                new_token
+            } else {
+                // A concurrent request rotated this very token a moment ago.
+                current_token(db, state, &session.id).await?
+            }
+        }
+        Some(retired_at) if now_ms() - retired_at < grace_ms => {
+            current_token(db, state, &session.id).await?
+        }
+        Some(_) => {
+            db.end_session(&session.id).await?;
+            clear_refresh_cookie(jar);
+            log::warn!(
+                target: "gatepass::auth",
+                "refresh token reuse detected: session={} user={} ended",
+                session.id,
+                session.user_id
+            );
+            return Err(ApiError::RefreshTokenReused);
+        }
+    };
+
+    let access_token = state.access_tokens.issue(&session.user_id, &session.id)?;
+    set_refresh_cookie(jar, cookie_token, state.config.refresh_token_ttl);
+    Ok((
+        Status::Created,
+        Json(ReauthResponse {
+            success: true,
+            access_token,
+        }),
+    ))
+}
+
+/// The session's current refresh token, for a client that lost a rotation race.
+async fn current_token(db: &Db, state: &AppState, session_id: &str) -> ApiResult<String> {
+    let (hash, sealed) = db
+        .current_refresh_token(session_id)
+        .await?
+        .ok_or(ApiError::InvalidRefreshToken)?;
+    state
+        .opaque
+        .unseal(&sealed, &hash)
+        .ok_or_else(|| ApiError::internal("a sealed refresh token does not unseal"))
+}
+
+/// 205: ends this session and clears the cookie.
+#[rocket::post("/logout")]
+pub async fn logout(auth: AuthUser, db: &Db, jar: &CookieJar<'_>) -> ApiResult<Status> {
+    db.end_session(&auth.session_id).await?;
+    clear_refresh_cookie(jar);
+    log::info!(target: "gatepass::auth", "logout user={} session={}", auth.user.id, auth.session_id);
+    Ok(Status::ResetContent)
+}
+
+/// 205: ends every session of the user, on every device.
+#[rocket::post("/master-logout")]
+pub async fn master_logout(auth: AuthUser, db: &Db, jar: &CookieJar<'_>) -> ApiResult<Status> {
+    let mut conn = db.0.acquire().await?;
+    let ended = db.end_all_sessions(&mut conn, &auth.user.id, None).await?;
+    clear_refresh_cookie(jar);
+    log::info!(target: "gatepass::auth", "master-logout user={} sessions={ended}", auth.user.id);
+    Ok(Status::ResetContent)
+}
+
+/// The user's live sessions (ASVS 3.3.4).
+#[rocket::get("/sessions")]
+pub async fn list(auth: AuthUser, db: &Db) -> ApiResult<Json<SessionsResponse>> {
+    let sessions = db.live_sessions(&auth.user.id).await?;
+    Ok(Json(SessionsResponse {
+        success: true,
+        sessions: sessions.iter().map(|s| s.info(&auth.session_id)).collect(),
+    }))
+}
+
+/// 204: ends one of the user's own sessions; anyone else's is not found.
+#[rocket::delete("/sessions/<id>")]
+pub async fn revoke(auth: AuthUser, db: &Db, jar: &CookieJar<'_>, id: &str) -> ApiResult<Status> {
+    if !db.end_user_session(&auth.user.id, id).await? {
+        return Err(ApiError::SessionNotFound);
+    }
+    if id == auth.session_id {
+        clear_refresh_cookie(jar);
+    }
+    log::info!(target: "gatepass::auth", "session revoked user={} session={id}", auth.user.id);
+    Ok(Status::NoContent)
+}

@@ -1,0 +1,118 @@
+//! Signup, login, and looking users up.
+
+use gatepass_common::{AuthResponse, LoginRequest, SignupRequest, UserResponse};
+use rocket::http::{CookieJar, Status};
+use rocket::serde::json::Json;
+use rocket::State;
+
+use super::sessions::start_session;
+use crate::auth::{AuthUser, ClientInfo};
+use crate::db::Db;
+use crate::error::{ApiError, ApiResult};
+use crate::json::ApiJson;
+use crate::state::AppState;
+use crate::store::{is_unique_violation, NewUser};
+use crate::validate;
+
+fn email_taken() -> ApiError {
+    ApiError::field("email", "Email is already in use")
+}
+
+/// 201 `{success, user, accessToken}` and a refresh cookie.
+#[rocket::post("/signup", data = "<body>")]
+pub async fn signup(
+    db: &Db,
+    state: &State<AppState>,
+    client: ClientInfo,
+    jar: &CookieJar<'_>,
+    body: ApiJson<SignupRequest>,
+) -> ApiResult<(Status, Json<AuthResponse>)> {
+    let request = body.0;
+    let valid = validate::signup(&request)?;
+    // Saves a bcrypt hash in the common case; the unique index below is what
+    // decides when two signups race.
+    if db.user_by_email(&valid.email).await?.is_some() {
+        return Err(email_taken());
+    }
+    let password_hash = state.passwords.hash(&request.password).await?;
+
+    let mut tx = db.0.begin().await?;
+    let new_user = NewUser {
+        first_name: &valid.first_name,
+        last_name: &valid.last_name,
+        email: &valid.email,
+        password_hash: &password_hash,
+    };
+    let user = match db.insert_user(&mut tx, new_user).await {
+        Err(e) if is_unique_violation(&e) => return Err(email_taken()),
+        other => other?,
+    };
+    let access_token = start_session(db, &mut tx, state, jar, &user.id, &client).await?;
+    tx.commit().await?;
+    log::info!(target: "gatepass::auth", "signup user={}", user.id);
+
+    Ok((
+        Status::Created,
+        Json(AuthResponse {
+            success: true,
+            user: user.public(),
+            access_token,
+        }),
+    ))
+}
+
+/// 200 `{success, user, accessToken}` and a refresh cookie; one answer, in one
+/// time, for an unknown email and a wrong password.
+#[rocket::post("/login", data = "<body>")]
+pub async fn login(
+    db: &Db,
+    state: &State<AppState>,
+    client: ClientInfo,
+    jar: &CookieJar<'_>,
+    body: ApiJson<LoginRequest>,
+) -> ApiResult<Json<AuthResponse>> {
+    let request = body.0;
+    let email = validate::login(&request)?;
+    let user = db.user_by_email(&email).await?;
+    let hash = user.as_ref().map(|u| u.password_hash.as_str());
+    let matches = state.passwords.verify(&request.password, hash).await?;
+    let user = match user {
+        Some(user) if matches => user,
+        _ => {
+            log::info!(target: "gatepass::auth", "login failed");
+            return Err(ApiError::InvalidCredentials);
+        }
+    };
+
+    let mut conn = db.0.acquire().await?;
+    let access_token = start_session(db, &mut conn, state, jar, &user.id, &client).await?;
+    log::info!(target: "gatepass::auth", "login user={}", user.id);
+    Ok(Json(AuthResponse {
+        success: true,
+        user: user.public(),
+        access_token,
+    }))
+}
+
+/// The signed-in user.
+#[rocket::get("/me")]
+pub fn me(auth: AuthUser) -> Json<UserResponse> {
+    Json(UserResponse {
+        success: true,
+        user: auth.user.public(),
+    })
+}
+
+/// Any user, by id, for a signed-in caller. A malformed id is simply not found.
+#[rocket::get("/<id>")]
+pub async fn user_by_id(_auth: AuthUser, db: &Db, id: &str) -> ApiResult<Json<UserResponse>> {
+    let id = uuid::Uuid::parse_str(id).map_err(|_| ApiError::UserNotFound)?;
+    let user = db
+        .user_by_id(&id.hyphenated().to_string())
+        .await?
+        .ok_or(ApiError::UserNotFound)?;
+    Ok(Json(UserResponse {
+        success: true,
+        user: user.public(),
+    }))
+}

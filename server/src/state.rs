@@ -1,0 +1,52 @@
+//! What every handler shares: the configuration and the services built from
+//! it once at start.
+
+use rocket::Request;
+
+use crate::auth::opaque::OpaqueTokens;
+use crate::auth::password::Passwords;
+use crate::auth::tokens::AccessTokens;
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::mail::Mailer;
+
+pub struct AppState {
+    pub config: Config,
+    pub access_tokens: AccessTokens,
+    /// Hashes refresh and reset tokens.
+    pub opaque: OpaqueTokens,
+    pub passwords: Passwords,
+    pub mailer: Mailer,
+}
+
+impl AppState {
+    pub fn new(config: Config) -> Result<AppState, String> {
+        let access_tokens = AccessTokens::new(
+            &config.access_token_secret,
+            config.access_token_ttl,
+            &config.issuer,
+        )
+        .map_err(|e| format!("access token key: {e}"))?;
+        let passwords = Passwords::new(config.bcrypt_cost).map_err(|e| format!("bcrypt: {e}"))?;
+        let mailer = Mailer::new(&config).map_err(|e| format!("mail: {e}"))?;
+        Ok(AppState {
+            opaque: OpaqueTokens::new(config.refresh_token_secret.clone()),
+            access_tokens,
+            passwords,
+            mailer,
+            config,
+        })
+    }
+
+    /// The state, from a request guard.
+    pub fn of<'r>(request: &'r Request<'_>) -> Result<&'r AppState, ApiError> {
+        request
+            .rocket()
+            .state::<AppState>()
+            .ok_or_else(|| ApiError::internal("application state missing"))
+    }
+
+    pub fn refresh_ttl_ms(&self) -> i64 {
+        self.config.refresh_token_ttl.as_millis() as i64
+    }
+}

@@ -1,0 +1,242 @@
+//! The `sessions` table and the refresh tokens it has retired.
+
+use gatepass_common::SessionInfo;
+
+use super::{now_ms, rfc3339, UserRecord};
+use crate::db::Db;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SessionRecord {
+    pub id: String,
+    pub user_id: String,
+    pub created_at: i64,
+    pub last_used_at: i64,
+    pub expires_at: i64,
+    pub ended_at: Option<i64>,
+    pub user_agent: Option<String>,
+}
+
+impl SessionRecord {
+    /// Neither ended nor past its refresh token's expiry.
+    pub fn is_live(&self, now: i64) -> bool {
+        self.ended_at.is_none() && self.expires_at > now
+    }
+
+    pub fn info(&self, current_session_id: &str) -> SessionInfo {
+        SessionInfo {
+            id: self.id.clone(),
+            created_at: rfc3339(self.created_at),
+            last_used_at: rfc3339(self.last_used_at),
+            user_agent: self.user_agent.clone(),
+            current: self.id == current_session_id,
+        }
+    }
+}
+
+/// What a presented refresh token turned out to be.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RefreshLookup {
+    #[sqlx(flatten)]
+    pub session: SessionRecord,
+    /// `None` when the token is the session's current one; otherwise when a
+    /// rotation retired it.
+    pub retired_at: Option<i64>,
+    pub current_hash: Vec<u8>,
+    pub current_sealed: Vec<u8>,
+}
+
+/// A user joined with one of their sessions.
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct UserSession {
+    #[sqlx(flatten)]
+    user: UserRecord,
+    s_expires_at: i64,
+    s_ended_at: Option<i64>,
+}
+
+const SESSION_COLUMNS: &str =
+    "s.id, s.user_id, s.created_at, s.last_used_at, s.expires_at, s.ended_at, s.user_agent";
+
+impl Db {
+    /// Starts a session whose current refresh token has `token_hash`.
+    pub async fn insert_session(
+        &self,
+        conn: &mut sqlx::SqliteConnection,
+        user_id: &str,
+        token_hash: &[u8],
+        token_sealed: &[u8],
+        user_agent: Option<&str>,
+        ttl_ms: i64,
+    ) -> sqlx::Result<SessionRecord> {
+        let now = now_ms();
+        let session = SessionRecord {
+            id: uuid::Uuid::new_v4().to_string(),
+            user_id: user_id.to_owned(),
+            created_at: now,
+            last_used_at: now,
+            expires_at: now + ttl_ms,
+            ended_at: None,
+            user_agent: user_agent.map(str::to_owned),
+        };
+        sqlx::query(
+            "INSERT INTO sessions
+               (id, user_id, created_at, last_used_at, expires_at, user_agent, current_hash, current_sealed)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&session.id)
+        .bind(&session.user_id)
+        .bind(session.created_at)
+        .bind(session.last_used_at)
+        .bind(session.expires_at)
+        .bind(&session.user_agent)
+        .bind(token_hash)
+        .bind(token_sealed)
+        .execute(conn)
+        .await?;
+        Ok(session)
+    }
+
+    /// The user of a live session, in one query: what every protected route
+    /// needs to know. `None` when the session has ended, expired, or is not
+    /// this user's.
+    pub async fn live_session_user(
+        &self,
+        session_id: &str,
+        user_id: &str,
+    ) -> sqlx::Result<Option<UserRecord>> {
+        let row: Option<UserSession> = sqlx::query_as(
+            "SELECT u.id, u.first_name, u.last_name, u.email, u.password_hash, u.created_at,
+                    s.expires_at AS s_expires_at, s.ended_at AS s_ended_at
+             FROM sessions s JOIN users u ON u.id = s.user_id
+             WHERE s.id = ? AND s.user_id = ?",
+        )
+        .bind(session_id)
+        .bind(user_id)
+        .fetch_optional(&self.0)
+        .await?;
+        let now = now_ms();
+        Ok(row
+            .filter(|r| r.s_ended_at.is_none() && r.s_expires_at > now)
+            .map(|r| r.user))
+    }
+
+    /// Finds the session a refresh token belongs to, whether the token is the
+    /// session's current one or one it retired. One query.
+    pub async fn find_refresh_token(
+        &self,
+        token_hash: &[u8],
+    ) -> sqlx::Result<Option<RefreshLookup>> {
+        sqlx::query_as(&format!(
+            "SELECT {SESSION_COLUMNS}, NULL AS retired_at, s.current_hash, s.current_sealed
+               FROM sessions s WHERE s.current_hash = ?1
+             UNION ALL
+             SELECT {SESSION_COLUMNS}, r.retired_at, s.current_hash, s.current_sealed
+               FROM retired_refresh_tokens r JOIN sessions s ON s.id = r.session_id
+              WHERE r.hash = ?1
+             LIMIT 1"
+        ))
+        .bind(token_hash)
+        .fetch_optional(&self.0)
+        .await
+    }
+
+    /// Replaces the session's current refresh token, if it is still
+    /// `old_hash` and the session is live (compare-and-swap: of two concurrent
+    /// rotations exactly one wins). The trigger files the old hash as retired.
+    pub async fn rotate_refresh_token(
+        &self,
+        session_id: &str,
+        old_hash: &[u8],
+        new_hash: &[u8],
+        new_sealed: &[u8],
+        ttl_ms: i64,
+    ) -> sqlx::Result<bool> {
+        let now = now_ms();
+        let done = sqlx::query(
+            "UPDATE sessions
+                SET current_hash = ?, current_sealed = ?, last_used_at = ?, expires_at = ?
+              WHERE id = ? AND current_hash = ? AND ended_at IS NULL AND expires_at > ?",
+        )
+        .bind(new_hash)
+        .bind(new_sealed)
+        .bind(now)
+        .bind(now + ttl_ms)
+        .bind(session_id)
+        .bind(old_hash)
+        .bind(now)
+        .execute(&self.0)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// The session's current refresh token (sealed) and its hash, if live.
+    pub async fn current_refresh_token(
+        &self,
+        session_id: &str,
+    ) -> sqlx::Result<Option<(Vec<u8>, Vec<u8>)>> {
+        sqlx::query_as(
+            "SELECT current_hash, current_sealed FROM sessions
+              WHERE id = ? AND ended_at IS NULL AND expires_at > ?",
+        )
+        .bind(session_id)
+        .bind(now_ms())
+        .fetch_optional(&self.0)
+        .await
+    }
+
+    /// Ends one session. Returns whether it was live.
+    pub async fn end_session(&self, session_id: &str) -> sqlx::Result<bool> {
+        let done =
+            sqlx::query("UPDATE sessions SET ended_at = ? WHERE id = ? AND ended_at IS NULL")
+                .bind(now_ms())
+                .bind(session_id)
+                .execute(&self.0)
+                .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Ends one of `user_id`'s sessions; another user's session is left alone.
+    pub async fn end_user_session(&self, user_id: &str, session_id: &str) -> sqlx::Result<bool> {
+        let done = sqlx::query(
+            "UPDATE sessions SET ended_at = ? WHERE id = ? AND user_id = ? AND ended_at IS NULL",
+        )
+        .bind(now_ms())
+        .bind(session_id)
+        .bind(user_id)
+        .execute(&self.0)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Ends every session of a user, except `keep` if given. Returns how many.
+    pub async fn end_all_sessions(
+        &self,
+        conn: &mut sqlx::SqliteConnection,
+        user_id: &str,
+        keep: Option<&str>,
+    ) -> sqlx::Result<u64> {
+        let done = sqlx::query(
+            "UPDATE sessions SET ended_at = ?
+              WHERE user_id = ? AND ended_at IS NULL AND id IS NOT ?",
+        )
+        .bind(now_ms())
+        .bind(user_id)
+        .bind(keep)
+        .execute(conn)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// The user's live sessions, most recently used first.
+    pub async fn live_sessions(&self, user_id: &str) -> sqlx::Result<Vec<SessionRecord>> {
+        sqlx::query_as(&format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions s
+              WHERE s.user_id = ? AND s.ended_at IS NULL AND s.expires_at > ?
+              ORDER BY s.last_used_at DESC"
+        ))
+        .bind(user_id)
+        .bind(now_ms())
+        .fetch_all(&self.0)
+        .await
+    }
+}
