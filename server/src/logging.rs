@@ -78,9 +78,7 @@ pub fn redact_path(text: &str) -> std::borrow::Cow<'_, str> {
         let (before, after) = rest.split_at(at + MARKER.len());
         out.push_str(before);
         let end = after
-            .find(|c: char| {
-                c.is_whitespace() || matches!(c, '?' | '/' | '"' | '\'' | ')' | '>' | ':')
-            })
+            .find(|c: char| c.is_whitespace() || matches!(c, '?' | '/' | '"' | '\'' | ')' | ':'))
             .unwrap_or(after.len());
         if end > 0 {
             out.push_str("<redacted>");
@@ -141,6 +139,13 @@ mod tests {
         assert_eq!(
             redact_path("GET /api/users/me 200"),
             "GET /api/users/me 200"
+        );
+        // Idempotent: a line redacted twice reads the same.
+        let once = redact_path("PATCH /api/users/resetpass/tok 400").into_owned();
+        assert_eq!(redact_path(&once), once);
+        assert_eq!(
+            redact_path("PATCH /api/users/resetpass/<token>"),
+            "PATCH /api/users/resetpass/<redacted>"
         );
     }
 }

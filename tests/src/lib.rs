@@ -3,6 +3,7 @@
 //! 127.0.0.1, and a small HTTP helper that handles the refresh cookie by hand
 //! so tests can replay old tokens.
 
+pub mod cli;
 pub mod http;
 pub mod server;
 pub mod smtp;

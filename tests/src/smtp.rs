@@ -3,6 +3,7 @@
 
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::net::{IpAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -46,6 +47,8 @@ impl Mail {
 struct Inbox {
     mails: Mutex<Vec<Mail>>,
     arrived: Condvar,
+    /// How many of the next messages to refuse with a temporary failure.
+    refuse_next: AtomicUsize,
 }
 
 #[derive(Clone)]
@@ -55,6 +58,21 @@ struct Collector {
 }
 
 impl Handler for Collector {
+    // Refusals happen at MAIL FROM: mailin keeps a session that refused at the
+    // end of DATA in its data state, which no client expects.
+    fn mail(&mut self, _ip: IpAddr, _domain: &str, _from: &str) -> Response {
+        let refused = self
+            .inbox
+            .refuse_next
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if refused {
+            mailin::response::INTERNAL_ERROR
+        } else {
+            mailin::response::OK
+        }
+    }
+
     fn data_start(&mut self, _domain: &str, from: &str, _is8bit: bool, to: &[String]) -> Response {
         self.current = Some(Mail {
             from: from.to_owned(),
@@ -108,6 +126,12 @@ impl SmtpSink {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// Refuses the next `count` messages with `451` (a temporary failure),
+    /// as a mail server under load would.
+    pub fn refuse_next(&self, count: usize) {
+        self.inbox.refuse_next.store(count, Ordering::SeqCst);
     }
 
     /// Every message received so far.

@@ -236,6 +236,28 @@ async fn reset_tokens_expire() {
 }
 
 #[tokio::test]
+async fn a_failed_send_is_retried_and_never_changes_the_answer() {
+    let sink = SmtpSink::start();
+    let server = Server::builder().smtp(&sink).start();
+    let api = server.api();
+    let email = unique_email("retry");
+    api.signup(&email).await;
+    let before = forgot(&api, &unique_email("nobody"), None).await;
+
+    sink.refuse_next(2);
+    let reply = forgot(&api, &email, None).await;
+    assert_eq!((reply.status, &reply.body), (before.status, &before.body));
+
+    // The third attempt gets through, and the log tells the story.
+    let token = reset_token_from_mail(&sink, &email, 1, "http://localhost:3000/change-pass");
+    let log = server.log();
+    assert!(log.contains("attempt 1 of 4 failed"), "{log}");
+    assert!(log.contains("attempt 2 of 4 failed"), "{log}");
+    assert!(log.contains("451"), "the cause is logged: {log}");
+    assert!(!log.contains(&token));
+}
+
+#[tokio::test]
 async fn outbox_mode_writes_eml_files_and_logs_their_path() {
     let server = Server::start();
     let api = server.api();
