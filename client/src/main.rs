@@ -1,1 +1,5 @@
-fn main() {}
+//! `gatepass`: the terminal client. Everything lives in the library.
+
+fn main() {
+    std::process::exit(gatepass_client::cli::main());
+}

@@ -14,9 +14,11 @@ use rocket::figment::{
 use serde::Deserialize;
 
 mod duration;
+mod limits;
 mod secrets;
 
 pub use duration::parse_duration;
+pub use limits::{parse_limit, Limit, Limits};
 
 /// Secrets shorter than this are refused: HS256 and HMAC-SHA256 keys should
 /// carry at least the hash's 256 bits.
@@ -45,6 +47,15 @@ const SETTINGS: &[&str] = &[
     "DATABASE_URL",
     "GATEPASS_DATA_DIR",
     "GATEPASS_TRUSTED_PROXY_HEADER",
+    "AUTH_LOGIN_ACCOUNT_LIMIT",
+    "AUTH_LOGIN_ADDRESS_LIMIT",
+    "AUTH_LOCKOUT_BASE",
+    "AUTH_SIGNUP_ADDRESS_LIMIT",
+    "AUTH_FORGOT_ADDRESS_LIMIT",
+    "AUTH_REAUTH_ADDRESS_LIMIT",
+    "AUTH_FORGOT_COOLDOWN",
+    "GATEPASS_PRUNE_INTERVAL",
+    "GATEPASS_AUDIT_RETENTION",
 ];
 
 /// The settings as written, before they are checked.
@@ -69,6 +80,15 @@ struct RawConfig {
     database_url: Option<String>,
     gatepass_data_dir: Option<PathBuf>,
     gatepass_trusted_proxy_header: Option<String>,
+    auth_login_account_limit: Option<String>,
+    auth_login_address_limit: Option<String>,
+    auth_lockout_base: Option<String>,
+    auth_signup_address_limit: Option<String>,
+    auth_forgot_address_limit: Option<String>,
+    auth_reauth_address_limit: Option<String>,
+    auth_forgot_cooldown: Option<String>,
+    gatepass_prune_interval: Option<String>,
+    gatepass_audit_retention: Option<String>,
 }
 
 /// A key that must never be printed: `Debug` shows only its length.
@@ -140,6 +160,10 @@ pub struct Config {
     pub trusted_proxy_header: Option<String>,
     /// The `iss` of every access token.
     pub issuer: String,
+    pub limits: Limits,
+    /// How often dead sessions, tokens and counters are removed.
+    pub prune_interval: Duration,
+    pub audit_retention: Duration,
     /// What was done on the operator's behalf (generated secrets), to log once
     /// the logger runs.
     pub notices: Vec<String>,
@@ -335,7 +359,68 @@ impl Config {
             ));
         }
 
+        let defaults = Limits::default();
+        let limits = Limits {
+            login_account: limit_setting(
+                "AUTH_LOGIN_ACCOUNT_LIMIT",
+                raw.auth_login_account_limit,
+                defaults.login_account,
+            )?,
+            login_address: limit_setting(
+                "AUTH_LOGIN_ADDRESS_LIMIT",
+                raw.auth_login_address_limit,
+                defaults.login_address,
+            )?,
+            lockout_base: duration_setting(
+                "AUTH_LOCKOUT_BASE",
+                raw.auth_lockout_base,
+                defaults.lockout_base,
+            )?,
+            signup_address: limit_setting(
+                "AUTH_SIGNUP_ADDRESS_LIMIT",
+                raw.auth_signup_address_limit,
+                defaults.signup_address,
+            )?,
+            forgot_address: limit_setting(
+                "AUTH_FORGOT_ADDRESS_LIMIT",
+                raw.auth_forgot_address_limit,
+                defaults.forgot_address,
+            )?,
+            reauth_address: limit_setting(
+                "AUTH_REAUTH_ADDRESS_LIMIT",
+                raw.auth_reauth_address_limit,
+                defaults.reauth_address,
+            )?,
+            forgot_cooldown: duration_setting(
+                "AUTH_FORGOT_COOLDOWN",
+                raw.auth_forgot_cooldown,
+                defaults.forgot_cooldown,
+            )?,
+        };
+        if limits.lockout_base.as_secs() < 1 {
+            return Err(invalid("AUTH_LOCKOUT_BASE", "must be at least 1s"));
+        }
+        let prune_interval = duration_setting(
+            "GATEPASS_PRUNE_INTERVAL",
+            raw.gatepass_prune_interval,
+            Duration::from_secs(3600),
+        )?;
+        if prune_interval.is_zero() {
+            return Err(invalid(
+                "GATEPASS_PRUNE_INTERVAL",
+                "must be longer than zero",
+            ));
+        }
+        let audit_retention = duration_setting(
+            "GATEPASS_AUDIT_RETENTION",
+            raw.gatepass_audit_retention,
+            Duration::from_secs(90 * 86_400),
+        )?;
+
         Ok(Config {
+            limits,
+            prune_interval,
+            audit_retention,
             access_token_secret,
             access_token_ttl,
             refresh_token_secret,
@@ -370,6 +455,17 @@ impl Config {
             // Our logger (see logging.rs) does the logging; Rocket's own request
             // lines would print reset tokens that sit in the path.
             .merge(("cli_colors", false))
+    }
+}
+
+fn limit_setting(
+    name: &'static str,
+    value: Option<String>,
+    default: Limit,
+) -> Result<Limit, ConfigError> {
+    match value {
+        None => Ok(default),
+        Some(text) => parse_limit(&text).map_err(|reason| invalid(name, reason)),
     }
 }
 

@@ -4,6 +4,7 @@
 //! -> `store/` (SQL) -> the database, with every failure flowing back as one
 //! [`error::ApiError`].
 
+pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod cors;
@@ -15,6 +16,7 @@ pub mod mail;
 pub mod routes;
 pub mod state;
 pub mod store;
+pub mod throttle;
 pub mod validate;
 
 use gatepass_common::paths;
@@ -28,10 +30,24 @@ use state::AppState;
 pub fn build(config: Config) -> Result<Rocket<Build>, String> {
     let figment = config.rocket_figment(rocket::Config::figment());
     let cors = cors::Cors::new(config.cors_origins.clone());
+    let limits = &config.limits;
+    // A throttle bucket is kept as long as its longest window.
+    let throttle_idle = [
+        limits.login_account.window,
+        limits.login_address.window,
+        limits.signup_address.window,
+        limits.forgot_address.window,
+        limits.reauth_address.window,
+        limits.forgot_cooldown,
+    ]
+    .into_iter()
+    .max()
+    .unwrap_or_default();
+    let database = db::stage(config.prune_interval, throttle_idle, config.audit_retention);
     let state = AppState::new(config)?;
     Ok(rocket::custom(figment)
         .manage(state)
-        .attach(db::stage())
+        .attach(database)
         .attach(logging::RequestLog)
         .attach(cors)
         .attach(cors::SecurityHeaders)

@@ -171,6 +171,29 @@ impl Server {
             .rows_affected()
     }
 
+    /// The first column of every row of a query, as text (for checks on
+    /// what the server stored).
+    pub async fn sql_column(&self, query: &str) -> Vec<String> {
+        use sqlx::{ConnectOptions, Row};
+        let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(self.data_dir.path().join("gatepass.db"))
+            .busy_timeout(Duration::from_secs(10))
+            .connect()
+            .await
+            .expect("open the test database");
+        sqlx::query(query)
+            .fetch_all(&mut conn)
+            .await
+            .expect("run the query")
+            .iter()
+            .map(|row| {
+                row.try_get::<String, _>(0)
+                    .or_else(|_| row.try_get::<i64, _>(0).map(|n| n.to_string()))
+                    .unwrap_or_default()
+            })
+            .collect()
+    }
+
     /// Stops the server and hands back its data folder.
     pub fn stop(mut self) -> TempDir {
         let _ = self.child.kill();

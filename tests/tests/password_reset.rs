@@ -88,6 +88,7 @@ async fn the_reset_base_header_is_honoured_only_for_allowed_origins() {
     let sink = SmtpSink::start();
     let server = Server::builder()
         .smtp(&sink)
+        .env("AUTH_FORGOT_COOLDOWN", "1ms")
         .env(
             "AUTH_CORS_ORIGINS",
             "http://localhost:3000,https://app.example.com",
@@ -190,7 +191,8 @@ async fn a_full_reset_ends_every_session_and_confirms_by_mail() {
 #[tokio::test]
 async fn a_new_request_replaces_the_old_token() {
     let sink = SmtpSink::start();
-    let server = Server::builder().smtp(&sink).start();
+    // The per-account cooldown (tested in abuse.rs) would hold the second mail.
+    let server = Server::builder().smtp(&sink).env("AUTH_FORGOT_COOLDOWN", "1ms").start();
     let api = server.api();
     let email = unique_email("replace");
     api.signup(&email).await;

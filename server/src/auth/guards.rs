@@ -69,18 +69,30 @@ pub struct ClientInfo {
     pub user_agent: Option<String>,
 }
 
+impl ClientInfo {
+    pub fn of(request: &Request<'_>) -> ClientInfo {
+        let user_agent = request
+            .headers()
+            .get_one("User-Agent")
+            .map(|ua| ua.chars().filter(|c| !c.is_control()).take(256).collect());
+        ClientInfo {
+            ip: request.client_ip(),
+            user_agent,
+        }
+    }
+
+    /// The address as a throttle key.
+    pub fn address(&self) -> String {
+        self.ip
+            .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
+    }
+}
+
 #[rocket::async_trait]
 impl<'r> FromRequest<'r> for ClientInfo {
     type Error = std::convert::Infallible;
 
     async fn from_request(request: &'r Request<'_>) -> Outcome<Self, Self::Error> {
-        let user_agent = request
-            .headers()
-            .get_one("User-Agent")
-            .map(|ua| ua.chars().take(256).collect());
-        Outcome::Success(ClientInfo {
-            ip: request.client_ip(),
-            user_agent,
-        })
+        Outcome::Success(ClientInfo::of(request))
     }
 }

@@ -106,7 +106,24 @@ pub fn policy_violation(password: &str, user_inputs: &[&str]) -> Option<String> 
         }
         return Some(msg);
     }
+    // zxcvbn weighs a name plus a year as a few guesses more than the name;
+    // what matters is what is left once the personal parts are known.
+    let remainder = without_personal_parts(password, &inputs);
+    if remainder.len() < password.len() && (zxcvbn::zxcvbn(&remainder, &[]).score() as u8) < 3 {
+        return Some("Password is too close to your name or email address.".into());
+    }
     None
+}
+
+/// The password, lower-cased, with every name or email part taken out.
+fn without_personal_parts(password: &str, parts: &[&str]) -> String {
+    let mut parts: Vec<String> = parts.iter().map(|p| p.to_lowercase()).collect();
+    parts.sort_by_key(|p| std::cmp::Reverse(p.len()));
+    let mut rest = password.to_lowercase();
+    for part in &parts {
+        rest = rest.replace(part.as_str(), "");
+    }
+    rest
 }
 
 #[cfg(test)]

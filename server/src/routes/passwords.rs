@@ -9,14 +9,16 @@ use rocket::request::{FromRequest, Outcome, Request};
 use rocket::serde::json::Json;
 use rocket::State;
 
+use crate::audit::{record, AuditEvent};
 use crate::auth::cookie::clear_refresh_cookie;
 use crate::auth::opaque::{OpaqueTokens, Purpose};
-use crate::auth::AuthUser;
+use crate::auth::{AuthUser, ClientInfo};
 use crate::db::Db;
 use crate::error::{ApiError, ApiResult};
 use crate::json::ApiJson;
 use crate::mail;
 use crate::state::AppState;
+use crate::throttle::{self, PerAddress};
 use crate::validate;
 
 const FORGOT_MESSAGE: &str = "If an account exists for this address, a reset link is on its way.";
@@ -62,6 +64,8 @@ fn is_allowed_reset_base(base: &str, origins: &[String]) -> bool {
 /// the token and the mail all happen in a background task.
 #[rocket::post("/forgotpass", data = "<body>")]
 pub async fn forgot(
+    _limit: PerAddress<throttle::Forgot>,
+    client: ClientInfo,
     db: &Db,
     state: &State<AppState>,
     reset_base: ResetBase,
@@ -77,7 +81,9 @@ pub async fn forgot(
         mailer: state.mailer.clone(),
         from: state.config.email_from.clone(),
         ttl: state.config.reset_token_ttl,
+        cooldown: state.config.limits.forgot_cooldown,
         base,
+        client,
     };
     rocket::tokio::spawn(job.run(email));
     Ok(Json(MessageResponse {
@@ -93,7 +99,10 @@ struct ForgotJob {
     mailer: mail::Mailer,
     from: String,
     ttl: std::time::Duration,
+    /// At most one mail per account in this time, silently.
+    cooldown: std::time::Duration,
     base: String,
+    client: ClientInfo,
 }
 
 impl ForgotJob {
@@ -104,15 +113,35 @@ impl ForgotJob {
     }
 
     async fn send(&self, email: &str) -> Result<(), String> {
-        let Some(user) = self
+        let user = self
             .db
             .user_by_email(email)
             .await
-            .map_err(|e| e.to_string())?
-        else {
-            log::info!(target: "gatepass::auth", "reset requested for an unknown address");
+            .map_err(|e| e.to_string())?;
+        let user_id = user.as_ref().map(|u| u.id.as_str());
+        record(
+            &self.db,
+            AuditEvent::ResetRequested,
+            user_id,
+            None,
+            &self.client,
+        )
+        .await;
+        let Some(user) = user else {
             return Ok(());
         };
+        // One mail a minute per account, whatever the requests: the answer is
+        // the same either way, so this tells a requester nothing.
+        let window = self.cooldown.as_millis() as i64;
+        let cooldown = self
+            .db
+            .throttle_hit(&format!("forgot:account:{}", user.id), window)
+            .await
+            .map_err(|e| e.to_string())?;
+        if cooldown.hits > 1 {
+            log::info!(target: "gatepass::mail", "reset mail for user {} skipped: cooldown", user.id);
+            return Ok(());
+        }
         let token = OpaqueTokens::generate();
         let hash = self.opaque.hash(Purpose::Reset, &token);
         self.db
@@ -122,7 +151,6 @@ impl ForgotJob {
         let link = format!("{}/{token}", self.base.trim_end_matches('/'));
         let message = mail::reset_link(&self.from, &user.email, &link, self.ttl.as_secs() / 60)
             .map_err(|e| e.to_string())?;
-        log::info!(target: "gatepass::auth", "reset requested user={}", user.id);
         self.mailer.send_in_background("reset-link", message);
         Ok(())
     }
@@ -131,6 +159,7 @@ impl ForgotJob {
 /// Sets a new password with a reset token: single use, ends every session.
 #[rocket::patch("/resetpass/<token>", data = "<body>")]
 pub async fn reset(
+    client: ClientInfo,
     db: &Db,
     state: &State<AppState>,
     jar: &CookieJar<'_>,
@@ -163,7 +192,15 @@ pub async fn reset(
     let ended = db.end_all_sessions(&mut tx, &user.id, None).await?;
     tx.commit().await?;
     clear_refresh_cookie(jar);
-    log::info!(target: "gatepass::auth", "password reset user={} sessions_ended={ended}", user.id);
+    record(
+        db,
+        AuditEvent::ResetCompleted,
+        Some(&user.id),
+        None,
+        &client,
+    )
+    .await;
+    log::info!(target: "gatepass::auth", "password reset ended {ended} session(s)");
 
     notify_password_changed(state, &user.email);
     Ok(Json(MessageResponse {
@@ -177,6 +214,7 @@ pub async fn reset(
 #[rocket::post("/change-password", data = "<body>")]
 pub async fn change(
     auth: AuthUser,
+    client: ClientInfo,
     db: &Db,
     state: &State<AppState>,
     body: ApiJson<ChangePasswordRequest>,
@@ -210,7 +248,15 @@ pub async fn change(
         .end_all_sessions(&mut tx, &user.id, Some(&auth.session_id))
         .await?;
     tx.commit().await?;
-    log::info!(target: "gatepass::auth", "password changed user={} other_sessions_ended={ended}", user.id);
+    record(
+        db,
+        AuditEvent::PasswordChanged,
+        Some(&user.id),
+        Some(&auth.session_id),
+        &client,
+    )
+    .await;
+    log::info!(target: "gatepass::auth", "password change ended {ended} other session(s)");
 
     notify_password_changed(state, &user.email);
     Ok(Json(MessageResponse {

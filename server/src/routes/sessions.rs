@@ -6,6 +6,7 @@ use rocket::http::{CookieJar, Status};
 use rocket::serde::json::Json;
 use rocket::{Request, State};
 
+use crate::audit::{record, AuditEvent};
 use crate::auth::cookie::{clear_refresh_cookie, refresh_token, set_refresh_cookie};
 use crate::auth::opaque::{OpaqueTokens, Purpose};
 use crate::auth::{AuthUser, ClientInfo};
@@ -14,10 +15,11 @@ use crate::db::Db;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::store::now_ms;
+use crate::throttle::{self, PerAddress};
 
 /// Starts a session for `user_id` on `conn` (part of the caller's
 /// transaction, if any), sets its refresh cookie, and returns its first access
-/// token.
+/// token, with the new session's id.
 pub async fn start_session(
     db: &Db,
     conn: &mut sqlx::SqliteConnection,
@@ -25,7 +27,7 @@ pub async fn start_session(
     jar: &CookieJar<'_>,
     user_id: &str,
     client: &ClientInfo,
-) -> ApiResult<String> {
+) -> ApiResult<(String, String)> {
     let refresh = OpaqueTokens::generate();
     let hash = state.opaque.hash(Purpose::Refresh, &refresh);
     let sealed = state.opaque.seal(&refresh, &hash);
@@ -41,7 +43,7 @@ pub async fn start_session(
         .await?;
     let access_token = state.access_tokens.issue(user_id, &session.id)?;
     set_refresh_cookie(jar, refresh, state.config.refresh_token_ttl);
-    Ok(access_token)
+    Ok((session.id, access_token))
 }
 
 /// Guards `/reauth`, the one route a cookie alone authorises: a page on an
@@ -76,6 +78,8 @@ impl<'r> rocket::request::FromRequest<'r> for AllowedOrigin {
 #[rocket::post("/reauth")]
 pub async fn reauth(
     _origin: AllowedOrigin,
+    _limit: PerAddress<throttle::Reauth>,
+    client: ClientInfo,
     db: &Db,
     state: &State<AppState>,
     jar: &CookieJar<'_>,
@@ -120,18 +124,29 @@ pub async fn reauth(
         Some(_) => {
             db.end_session(&session.id).await?;
             clear_refresh_cookie(jar);
-            log::warn!(
-                target: "gatepass::auth",
-                "refresh token reuse detected: session={} user={} ended",
-                session.id,
-                session.user_id
-            );
+            log::warn!(target: "gatepass::auth", "refresh token reuse detected: session {} ended", session.id);
+            record(
+                db,
+                AuditEvent::RefreshReused,
+                Some(&session.user_id),
+                Some(&session.id),
+                &client,
+            )
+            .await;
             return Err(ApiError::RefreshTokenReused);
         }
     };
 
     let access_token = state.access_tokens.issue(&session.user_id, &session.id)?;
     set_refresh_cookie(jar, cookie_token, state.config.refresh_token_ttl);
+    record(
+        db,
+        AuditEvent::Refreshed,
+        Some(&session.user_id),
+        Some(&session.id),
+        &client,
+    )
+    .await;
     Ok((
         Status::Created,
         Json(ReauthResponse {
@@ -155,20 +170,45 @@ async fn current_token(db: &Db, state: &AppState, session_id: &str) -> ApiResult
 
 /// 205: ends this session and clears the cookie.
 #[rocket::post("/logout")]
-pub async fn logout(auth: AuthUser, db: &Db, jar: &CookieJar<'_>) -> ApiResult<Status> {
+pub async fn logout(
+    auth: AuthUser,
+    client: ClientInfo,
+    db: &Db,
+    jar: &CookieJar<'_>,
+) -> ApiResult<Status> {
     db.end_session(&auth.session_id).await?;
     clear_refresh_cookie(jar);
-    log::info!(target: "gatepass::auth", "logout user={} session={}", auth.user.id, auth.session_id);
+    record(
+        db,
+        AuditEvent::Logout,
+        Some(&auth.user.id),
+        Some(&auth.session_id),
+        &client,
+    )
+    .await;
     Ok(Status::ResetContent)
 }
 
 /// 205: ends every session of the user, on every device.
 #[rocket::post("/master-logout")]
-pub async fn master_logout(auth: AuthUser, db: &Db, jar: &CookieJar<'_>) -> ApiResult<Status> {
+pub async fn master_logout(
+    auth: AuthUser,
+    client: ClientInfo,
+    db: &Db,
+    jar: &CookieJar<'_>,
+) -> ApiResult<Status> {
     let mut conn = db.0.acquire().await?;
-    let ended = db.end_all_sessions(&mut conn, &auth.user.id, None).await?;
+    db.end_all_sessions(&mut conn, &auth.user.id, None).await?;
+    drop(conn);
     clear_refresh_cookie(jar);
-    log::info!(target: "gatepass::auth", "master-logout user={} sessions={ended}", auth.user.id);
+    record(
+        db,
+        AuditEvent::MasterLogout,
+        Some(&auth.user.id),
+        Some(&auth.session_id),
+        &client,
+    )
+    .await;
     Ok(Status::ResetContent)
 }
 
@@ -184,13 +224,26 @@ pub async fn list(auth: AuthUser, db: &Db) -> ApiResult<Json<SessionsResponse>> 
 
 /// 204: ends one of the user's own sessions; anyone else's is not found.
 #[rocket::delete("/sessions/<id>")]
-pub async fn revoke(auth: AuthUser, db: &Db, jar: &CookieJar<'_>, id: &str) -> ApiResult<Status> {
+pub async fn revoke(
+    auth: AuthUser,
+    client: ClientInfo,
+    db: &Db,
+    jar: &CookieJar<'_>,
+    id: &str,
+) -> ApiResult<Status> {
     if !db.end_user_session(&auth.user.id, id).await? {
         return Err(ApiError::SessionNotFound);
     }
     if id == auth.session_id {
         clear_refresh_cookie(jar);
     }
-    log::info!(target: "gatepass::auth", "session revoked user={} session={id}", auth.user.id);
+    record(
+        db,
+        AuditEvent::SessionRevoked,
+        Some(&auth.user.id),
+        Some(id),
+        &client,
+    )
+    .await;
     Ok(Status::NoContent)
 }

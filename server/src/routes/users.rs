@@ -6,12 +6,14 @@ use rocket::serde::json::Json;
 use rocket::State;
 
 use super::sessions::start_session;
+use crate::audit::{record, AuditEvent};
 use crate::auth::{AuthUser, ClientInfo};
 use crate::db::Db;
 use crate::error::{ApiError, ApiResult};
 use crate::json::ApiJson;
 use crate::state::AppState;
 use crate::store::{is_unique_violation, NewUser};
+use crate::throttle::{self, LoginThrottle, PerAddress};
 use crate::validate;
 
 fn email_taken() -> ApiError {
@@ -21,6 +23,7 @@ fn email_taken() -> ApiError {
 /// 201 `{success, user, accessToken}` and a refresh cookie.
 #[rocket::post("/signup", data = "<body>")]
 pub async fn signup(
+    _limit: PerAddress<throttle::Signup>,
     db: &Db,
     state: &State<AppState>,
     client: ClientInfo,
@@ -47,9 +50,17 @@ pub async fn signup(
         Err(e) if is_unique_violation(&e) => return Err(email_taken()),
         other => other?,
     };
-    let access_token = start_session(db, &mut tx, state, jar, &user.id, &client).await?;
+    let (session_id, access_token) =
+        start_session(db, &mut tx, state, jar, &user.id, &client).await?;
     tx.commit().await?;
-    log::info!(target: "gatepass::auth", "signup user={}", user.id);
+    record(
+        db,
+        AuditEvent::Signup,
+        Some(&user.id),
+        Some(&session_id),
+        &client,
+    )
+    .await;
 
     Ok((
         Status::Created,
@@ -73,20 +84,37 @@ pub async fn login(
 ) -> ApiResult<Json<AuthResponse>> {
     let request = body.0;
     let email = validate::login(&request)?;
+    let throttle = LoginThrottle::new(db, &state.config.limits, &email, &client);
+    if let Err(e) = throttle.check().await {
+        record(db, AuditEvent::Throttled, None, None, &client).await;
+        return Err(e);
+    }
     let user = db.user_by_email(&email).await?;
     let hash = user.as_ref().map(|u| u.password_hash.as_str());
     let matches = state.passwords.verify(&request.password, hash).await?;
     let user = match user {
         Some(user) if matches => user,
-        _ => {
-            log::info!(target: "gatepass::auth", "login failed");
+        other => {
+            throttle.failed().await?;
+            let user_id = other.as_ref().map(|u| u.id.as_str());
+            record(db, AuditEvent::LoginFailed, user_id, None, &client).await;
             return Err(ApiError::InvalidCredentials);
         }
     };
+    throttle.succeeded().await?;
 
     let mut conn = db.0.acquire().await?;
-    let access_token = start_session(db, &mut conn, state, jar, &user.id, &client).await?;
-    log::info!(target: "gatepass::auth", "login user={}", user.id);
+    let (session_id, access_token) =
+        start_session(db, &mut conn, state, jar, &user.id, &client).await?;
+    drop(conn);
+    record(
+        db,
+        AuditEvent::LoginSucceeded,
+        Some(&user.id),
+        Some(&session_id),
+        &client,
+    )
+    .await;
     Ok(Json(AuthResponse {
         success: true,
         user: user.public(),

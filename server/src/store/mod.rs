@@ -1,11 +1,16 @@
 //! All SQL lives here, as methods on [`Db`](crate::db::Db), one module per
 //! table family. Handlers call these; they never write SQL.
 
+mod audit;
+mod prune;
 mod resets;
 mod sessions;
+mod throttles;
 mod users;
 
+pub use prune::Pruned;
 pub use sessions::{RefreshLookup, SessionRecord};
+pub use throttles::ThrottleState;
 pub use users::{NewUser, UserRecord};
 
 use time::OffsetDateTime;

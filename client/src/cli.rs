@@ -1,0 +1,508 @@
+//! The scripted `gatepass` commands: parse, call `ApiClient`, print. Data
+//! goes to stdout (JSON with `--json`), everything else to stderr.
+
+use std::ffi::OsString;
+use std::io::{BufRead, IsTerminal, Write};
+
+use clap::{CommandFactory, Parser, Subcommand};
+use gatepass_common::{SessionInfo, SignupRequest, User};
+use serde_json::json;
+
+use crate::api::{self, ApiClient, ClientConfig, LogoutOutcome, Status};
+use crate::error::{exit, ClientError, Result};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  the server refused the request
+  2  usage error (bad arguments, no terminal to prompt for a password)
+  3  the server could not be reached
+  4  authentication required (not signed in, session ended, unreadable credentials)
+
+Environment:
+  GATEPASS_SERVER        the server URL (like --server)
+  GATEPASS_ACCESS_TOKEN  use this access token for every command; store nothing
+  GATEPASS_TOKEN_STORE   where to keep the access token: auto (default), keyring, file";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "gatepass",
+    version,
+    about = "Sign in to a gatepass server and use its API from the terminal or a script.",
+    after_help = EXIT_CODES
+)]
+pub struct Cli {
+    /// The server's URL.
+    #[arg(long, global = true, env = api::SERVER_ENV, default_value = api::DEFAULT_SERVER)]
+    pub server: String,
+
+    /// Print data, and errors (on stderr), as JSON.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create an account and sign in.
+    Signup {
+        #[arg(long)]
+        first_name: String,
+        #[arg(long)]
+        last_name: String,
+        #[arg(long)]
+        email: String,
+        /// Read the password from standard input (one line) instead of a prompt.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Sign in.
+    Login {
+        #[arg(long)]
+        email: String,
+        /// Read the password from standard input (one line) instead of a prompt.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Show the signed-in user.
+    Me,
+    /// Show a user by id.
+    User { id: String },
+    /// Print a valid access token (refreshed if needed), for
+    /// `curl -H "Authorization: Bearer $(gatepass token)"`.
+    Token,
+    /// Show the server, the user, where the token is kept and when things expire.
+    Status,
+    /// Get a new access token now.
+    Refresh,
+    /// Sign out here (and with --all, on every device).
+    Logout {
+        /// End every session of the user, on every device.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Ask for a password-reset email.
+    Forgot {
+        #[arg(long)]
+        email: String,
+    },
+    /// Set a new password with the token or link from the reset email.
+    Reset {
+        /// The reset token, or the whole link from the email.
+        token_or_link: String,
+        /// Read the new password from standard input (one line) instead of a prompt.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List your live sessions, or end one.
+    Sessions {
+        #[command(subcommand)]
+        action: Option<SessionsAction>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SessionsAction {
+    /// End one session (by the id `gatepass sessions` shows).
+    Revoke { id: String },
+}
+
+/// Runs `gatepass` with the process's arguments; returns the exit code.
+pub fn main() -> i32 {
+    run(std::env::args_os())
+}
+
+pub fn run<I, T>(args: I) -> i32
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(e) => return clap_error(e, args.iter().any(|a| a == "--json")),
+    };
+    let json = cli.json;
+    let Some(command) = cli.command else {
+        return no_command();
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            return report(&ClientError::io("cannot start the async runtime", e), json);
+        }
+    };
+    runtime.block_on(async move {
+        let client = match ClientConfig::from_env(&cli.server).and_then(ApiClient::new) {
+            Ok(client) => client,
+            Err(e) => return report(&e, json),
+        };
+        let result = execute(&client, command, json).await;
+        print_notices(&client, json);
+        match result {
+            Ok(()) => exit::OK,
+            Err(e) => report(&e, json),
+        }
+    })
+}
+
+/// Clap's own errors exit 2 (help and version 0); as JSON with `--json`.
+fn clap_error(error: clap::Error, json: bool) -> i32 {
+    use clap::error::ErrorKind;
+    let is_info = matches!(
+        error.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+    );
+    if json && !is_info {
+        let message = error
+            .kind()
+            .as_str()
+            .unwrap_or("invalid arguments")
+            .to_owned();
+        let detail = error.to_string();
+        let first = detail
+            .lines()
+            .next()
+            .unwrap_or(&message)
+            .trim_start_matches("error: ")
+            .to_owned();
+        eprintln!(
+            "{}",
+            json!({"error": "Usage error", "code": "usage", "feedback": first, "exitCode": exit::USAGE})
+        );
+        return exit::USAGE;
+    }
+    let _ = error.print();
+    if is_info {
+        exit::OK
+    } else {
+        exit::USAGE
+    }
+}
+
+/// No subcommand: on a terminal the TUI will start here (until it lands, the
+/// help); in a script it is a usage error, never a wait for input.
+fn no_command() -> i32 {
+    let mut command = Cli::command();
+    if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() {
+        let _ = command.print_help();
+        exit::OK
+    } else {
+        let help = command.render_help();
+        eprintln!("{help}");
+        eprintln!("gatepass: no command given");
+        exit::USAGE
+    }
+}
+
+fn report(error: &ClientError, json: bool) -> i32 {
+    if json {
+        match serde_json::to_string(&error.to_json()) {
+            Ok(line) => eprintln!("{line}"),
+            Err(_) => eprintln!("gatepass: {error}"),
+        }
+    } else {
+        eprintln!("gatepass: {error}");
+        if let ClientError::Server { body, .. } = error {
+            for field in &body.errors {
+                eprintln!("  - {}: {}", field.param, field.msg);
+            }
+        }
+        if let ClientError::Unreachable { .. } = error {
+            eprintln!(
+                "  Is the server running? Choose another with --server or {}.",
+                api::SERVER_ENV
+            );
+        }
+    }
+    error.exit_code()
+}
+
+fn print_notices(client: &ApiClient, json: bool) {
+    for notice in client.take_notices() {
+        if json {
+            eprintln!("{}", json!({ "notice": notice }));
+        } else {
+            eprintln!("gatepass: {notice}");
+        }
+    }
+}
+
+/// Prints one line of data to stdout; a closed pipe is not an error worth a panic.
+fn out(line: impl std::fmt::Display) {
+    let _ = writeln!(std::io::stdout(), "{line}");
+}
+
+fn out_json(value: serde_json::Value) {
+    out(value);
+}
+
+async fn execute(client: &ApiClient, command: Command, json: bool) -> Result<()> {
+    match command {
+        Command::Signup {
+            first_name,
+            last_name,
+            email,
+            password_stdin,
+        } => {
+            let password = read_password(password_stdin, true)?;
+            let request = SignupRequest {
+                first_name,
+                last_name,
+                email,
+                password: password.clone(),
+                password_confirm: Some(password),
+            };
+            let user = client.signup(&request).await?;
+            print_signed_in(&user, json);
+        }
+        Command::Login {
+            email,
+            password_stdin,
+        } => {
+            let password = read_password(password_stdin, false)?;
+            let user = client.login(&email, &password).await?;
+            print_signed_in(&user, json);
+        }
+        Command::Me => print_user(&client.me().await?, json),
+        Command::User { id } => print_user(&client.user(&id).await?, json),
+        Command::Token => {
+            let token = client.access_token().await?;
+            if json {
+                let expires = crate::jwt::expires_at(&token).and_then(|t| {
+                    t.format(&time::format_description::well_known::Rfc3339)
+                        .ok()
+                });
+                out_json(json!({ "accessToken": token, "expiresAt": expires }));
+            } else {
+                out(token);
+            }
+        }
+        Command::Status => print_status(&client.status().await?, json),
+        Command::Refresh => {
+            let token = client.refresh().await?;
+            let expires = crate::jwt::expires_at(&token).and_then(|t| {
+                t.format(&time::format_description::well_known::Rfc3339)
+                    .ok()
+            });
+            if json {
+                out_json(json!({ "accessTokenExpiresAt": expires }));
+            } else {
+                out(format!(
+                    "Access token refreshed; it expires at {}.",
+                    expires.as_deref().unwrap_or("an unknown time")
+                ));
+            }
+        }
+        Command::Logout { all } => {
+            let outcome = match client.logout(all).await {
+                Ok(outcome) => outcome,
+                Err(e @ ClientError::Unreachable { .. }) if !client.uses_env_token() => {
+                    // Local credentials are gone already; say what that means.
+                    eprintln!(
+                        "gatepass: signed out on this machine, but the server was not told: \
+                         the session stays valid there until it expires"
+                    );
+                    return Err(e);
+                }
+                Err(e) => return Err(e),
+            };
+            if json {
+                out_json(json!({ "outcome": outcome, "all": all }));
+            } else {
+                out(match (outcome, all) {
+                    (LogoutOutcome::Ended, true) => "Signed out of every session.",
+                    (LogoutOutcome::Ended, false) => "Signed out.",
+                    (LogoutOutcome::AlreadyEnded, _) => {
+                        "Signed out (the session had already ended)."
+                    }
+                    (LogoutOutcome::NotSignedIn, _) => "Not signed in.",
+                });
+            }
+        }
+        Command::Forgot { email } => {
+            let answer = client.forgot_password(&email).await?;
+            if json {
+                out_json(json!({ "message": answer.message, "feedback": answer.feedback }));
+            } else {
+                out(answer.feedback.unwrap_or(answer.message));
+            }
+        }
+        Command::Reset {
+            token_or_link,
+            password_stdin,
+        } => {
+            // Check the token before asking for a password.
+            api::reset_token(&token_or_link)?;
+            let password = read_password(password_stdin, true)?;
+            let answer = client.reset_password(&token_or_link, &password).await?;
+            if json {
+                out_json(json!({ "message": answer.message }));
+            } else {
+                out(format!("{} Sign in with the new password.", answer.message));
+            }
+        }
+        Command::Sessions { action: None } => {
+            let sessions = client.sessions().await?;
+            if json {
+                out_json(json!({ "sessions": sessions }));
+            } else {
+                print_sessions(&sessions);
+            }
+        }
+        Command::Sessions {
+            action: Some(SessionsAction::Revoke { id }),
+        } => {
+            client.revoke_session(&id).await?;
+            if json {
+                out_json(json!({ "revoked": id }));
+            } else {
+                out(format!("Session {id} ended."));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A password from `--password-stdin` (one line) or a no-echo prompt on the
+/// terminal; never from the command line. Without a terminal it fails at
+/// once rather than wait for input that will not come (CI).
+fn read_password(from_stdin: bool, confirm: bool) -> Result<String> {
+    if from_stdin {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).map_err(|e| {
+            ClientError::Usage(format!("cannot read the password from standard input: {e}"))
+        })?;
+        let password = line.trim_end_matches(['\n', '\r']).to_owned();
+        if password.is_empty() {
+            return Err(ClientError::Usage(
+                "--password-stdin: standard input held no password".to_owned(),
+            ));
+        }
+        return Ok(password);
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(ClientError::Usage(
+            "no terminal to prompt for the password on: pass it on standard input with --password-stdin"
+                .to_owned(),
+        ));
+    }
+    let prompt_error =
+        |e: std::io::Error| ClientError::Usage(format!("cannot read the password: {e}"));
+    let password = rpassword::prompt_password("Password: ").map_err(prompt_error)?;
+    if confirm {
+        let again = rpassword::prompt_password("Password again: ").map_err(prompt_error)?;
+        if again != password {
+            return Err(ClientError::Usage("the two passwords differ".to_owned()));
+        }
+    }
+    Ok(password)
+}
+
+fn print_signed_in(user: &User, json: bool) {
+    if json {
+        out_json(json!({ "user": user }));
+    } else {
+        out(format!(
+            "Signed in as {} {} <{}>.",
+            user.first_name, user.last_name, user.email
+        ));
+    }
+}
+
+fn print_user(user: &User, json: bool) {
+    if json {
+        out_json(json!({ "user": user }));
+    } else {
+        out(format!(
+            "{} {} <{}>",
+            user.first_name, user.last_name, user.email
+        ));
+        out(format!("id:      {}", user.id));
+        out(format!("created: {}", user.created_at));
+    }
+}
+
+fn print_status(status: &Status, json: bool) {
+    if json {
+        match serde_json::to_value(status) {
+            Ok(value) => out_json(value),
+            Err(e) => eprintln!("gatepass: cannot encode the status: {e}"),
+        }
+        return;
+    }
+    out(format!("server:         {}", status.server));
+    let who = match (&status.user, status.signed_in) {
+        (Some(u), true) => format!("yes, as {} {} <{}>", u.first_name, u.last_name, u.email),
+        (None, true) => "yes".to_owned(),
+        (_, false) => "no".to_owned(),
+    };
+    out(format!("signed in:      {who}"));
+    let store = match &status.token_store_fallback {
+        Some(reason) => format!("{} (no OS keyring available: {reason})", status.token_store),
+        None => status.token_store.clone(),
+    };
+    out(format!("token store:    {store}"));
+    let access = match (&status.access_token_expires_at, status.access_token_expired) {
+        (Some(at), Some(true)) => format!("expired at {at} (the next command refreshes it)"),
+        (Some(at), _) => format!("valid until {at}"),
+        (None, _) if status.access_token_present => "present (expiry unknown)".to_owned(),
+        (None, _) => "none".to_owned(),
+    };
+    out(format!("access token:   {access}"));
+    let cookie = match (
+        &status.refresh_cookie_expires_at,
+        status.refresh_cookie_present,
+    ) {
+        (Some(at), _) => format!("valid until {at}"),
+        (None, true) => "present".to_owned(),
+        (None, false) => "none".to_owned(),
+    };
+    out(format!("refresh cookie: {cookie}"));
+}
+
+fn print_sessions(sessions: &[SessionInfo]) {
+    for session in sessions {
+        out(format!(
+            "{} {}  created {}  last used {}  {}",
+            if session.current { "*" } else { " " },
+            session.id,
+            session.created_at,
+            session.last_used_at,
+            session.user_agent.as_deref().unwrap_or("-")
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn passwords_are_never_arguments() {
+        for args in [
+            vec!["gatepass", "login", "--email", "a@b.c", "--password", "x"],
+            vec!["gatepass", "login", "--email", "a@b.c", "x"],
+        ] {
+            assert!(Cli::try_parse_from(args).is_err());
+        }
+    }
+
+    #[test]
+    fn bad_arguments_exit_2_and_help_exits_0() {
+        assert_eq!(run(["gatepass", "frobnicate"]), 2);
+        assert_eq!(run(["gatepass", "login"]), 2);
+        assert_eq!(run(["gatepass", "--help"]), 0);
+        assert_eq!(run(["gatepass", "--json", "user"]), 2);
+    }
+}

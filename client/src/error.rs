@@ -1,0 +1,227 @@
+//! One error type for the whole client, and the one place that maps it to the
+//! documented exit codes.
+
+use gatepass_common::{ErrorBody, ErrorCode};
+use serde::Serialize;
+
+/// The documented exit codes of the `gatepass` command.
+pub mod exit {
+    pub const OK: i32 = 0;
+    /// The server refused the request (or answered something unexpected).
+    pub const REFUSED: i32 = 1;
+    /// Bad arguments, no terminal to prompt on, or a configuration that cannot work.
+    pub const USAGE: i32 = 2;
+    /// The server could not be reached.
+    pub const UNREACHABLE: i32 = 3;
+    /// Not signed in, the session ended, or the stored credentials are unusable.
+    pub const AUTH_REQUIRED: i32 = 4;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The command line or the environment asks for something impossible.
+    #[error("{0}")]
+    Usage(String),
+
+    /// No connection, a timeout, or a broken connection. `detail` never holds
+    /// a secret: it is reqwest's description of a transport failure.
+    #[error("cannot reach the server at {server}: {detail}")]
+    Unreachable { server: String, detail: String },
+
+    /// The server answered with an error body.
+    #[error("{}", .body.feedback)]
+    Server { status: u16, body: ErrorBody },
+
+    /// The server answered something that is not the contract (not JSON, an
+    /// unexpected status). Carries no body text: it could echo a secret.
+    #[error("unexpected answer from the server: {0}")]
+    Protocol(String),
+
+    /// Not signed in, the session ended or the refresh failed; the reason is
+    /// one human sentence.
+    #[error("authentication required: {0}")]
+    AuthRequired(String),
+
+    /// A stored credential file (cookie jar, token file, state file) cannot be
+    /// read. `gatepass logout` removes it.
+    #[error("{what} ({location}) is unreadable: {detail}; run `gatepass logout` to discard it, then sign in again")]
+    CorruptStore {
+        what: &'static str,
+        /// A file path or the name of a keyring.
+        location: String,
+        detail: String,
+    },
+
+    /// `GATEPASS_TOKEN_STORE=keyring` but no OS keyring works.
+    #[error("no OS keyring is available ({0}); unset GATEPASS_TOKEN_STORE or set it to `file`")]
+    KeyringUnavailable(String),
+
+    /// A local file could not be read or written.
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+pub type Result<T> = std::result::Result<T, ClientError>;
+
+impl ClientError {
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        ClientError::Io {
+            context: context.into(),
+            source,
+        }
+    }
+
+    /// The process exit code this error ends `gatepass` with.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            ClientError::Usage(_) | ClientError::KeyringUnavailable(_) => exit::USAGE,
+            ClientError::Unreachable { .. } => exit::UNREACHABLE,
+            ClientError::AuthRequired(_) | ClientError::CorruptStore { .. } => exit::AUTH_REQUIRED,
+            ClientError::Server { .. } | ClientError::Protocol(_) | ClientError::Io { .. } => {
+                exit::REFUSED
+            }
+        }
+    }
+
+    /// A stable snake_case code for `--json` error output: the server's code
+    /// when the server refused, else one of the client's own.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ClientError::Usage(_) => "usage",
+            ClientError::Unreachable { .. } => "server_unreachable",
+            ClientError::Server { body, .. } => body.code.as_str(),
+            ClientError::Protocol(_) => "unexpected_response",
+            ClientError::AuthRequired(_) => "authentication_required",
+            ClientError::CorruptStore { .. } => "corrupt_store",
+            ClientError::KeyringUnavailable(_) => "keyring_unavailable",
+            ClientError::Io { .. } => "local_io",
+        }
+    }
+
+    /// The server's error code, if the server refused.
+    pub fn server_code(&self) -> Option<ErrorCode> {
+        match self {
+            ClientError::Server { body, .. } => Some(body.code),
+            _ => None,
+        }
+    }
+
+    /// The error as the JSON object `gatepass --json` prints on stderr.
+    pub fn to_json(&self) -> ErrorJson {
+        let (status, errors) = match self {
+            ClientError::Server { status, body } => (Some(*status), body.errors.clone()),
+            _ => (None, Vec::new()),
+        };
+        let title = match self {
+            ClientError::Server { body, .. } => body.error.clone(),
+            ClientError::Usage(_) => "Usage error".to_owned(),
+            ClientError::Unreachable { .. } => "Server unreachable".to_owned(),
+            ClientError::Protocol(_) => "Unexpected response".to_owned(),
+            ClientError::AuthRequired(_) => "Authentication required".to_owned(),
+            ClientError::CorruptStore { .. } => "Unreadable credential store".to_owned(),
+            ClientError::KeyringUnavailable(_) => "Keyring unavailable".to_owned(),
+            ClientError::Io { .. } => "Local file error".to_owned(),
+        };
+        ErrorJson {
+            error: title,
+            code: self.code().to_owned(),
+            feedback: self.to_string(),
+            exit_code: self.exit_code(),
+            status,
+            errors: errors
+                .into_iter()
+                .map(|e| FieldErrorJson {
+                    param: e.param,
+                    msg: e.msg,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// `{"error", "code", "feedback", "exitCode", "status"?, "errors"?}`: the
+/// server's error shape plus the exit code, so scripts can branch on either.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorJson {
+    pub error: String,
+    pub code: String,
+    pub feedback: String,
+    pub exit_code: i32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldErrorJson>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FieldErrorJson {
+    pub param: String,
+    pub msg: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gatepass_common::FieldError;
+
+    fn server(status: u16, code: ErrorCode) -> ClientError {
+        ClientError::Server {
+            status,
+            body: ErrorBody {
+                error: "Nope".into(),
+                code,
+                feedback: "The server said no.".into(),
+                errors: vec![FieldError::body("email", "Email is invalid")],
+            },
+        }
+    }
+
+    #[test]
+    fn exit_codes_follow_the_documented_table() {
+        assert_eq!(ClientError::Usage("x".into()).exit_code(), 2);
+        assert_eq!(
+            ClientError::Unreachable {
+                server: "http://127.0.0.1:1".into(),
+                detail: "connection refused".into()
+            }
+            .exit_code(),
+            3
+        );
+        assert_eq!(server(400, ErrorCode::InvalidCredentials).exit_code(), 1);
+        assert_eq!(server(404, ErrorCode::UserNotFound).exit_code(), 1);
+        assert_eq!(server(429, ErrorCode::TooManyAttempts).exit_code(), 1);
+        assert_eq!(ClientError::Protocol("x".into()).exit_code(), 1);
+        assert_eq!(ClientError::AuthRequired("x".into()).exit_code(), 4);
+        let corrupt = ClientError::CorruptStore {
+            what: "the cookie jar",
+            location: "/tmp/jar.json".into(),
+            detail: "bad json".into(),
+        };
+        assert_eq!(corrupt.exit_code(), 4);
+        assert!(corrupt.to_string().contains("gatepass logout"));
+        assert_eq!(ClientError::KeyringUnavailable("x".into()).exit_code(), 2);
+    }
+
+    #[test]
+    fn json_errors_carry_the_server_code_and_field_errors() {
+        let json =
+            serde_json::to_value(server(422, ErrorCode::ValidationFailed).to_json()).unwrap();
+        assert_eq!(json["code"], "validation_failed");
+        assert_eq!(json["feedback"], "The server said no.");
+        assert_eq!(json["exitCode"], 1);
+        assert_eq!(json["status"], 422);
+        assert_eq!(json["errors"][0]["param"], "email");
+
+        let json =
+            serde_json::to_value(ClientError::AuthRequired("signed out".into()).to_json()).unwrap();
+        assert_eq!(json["code"], "authentication_required");
+        assert_eq!(json["exitCode"], 4);
+        assert!(json.get("status").is_none());
+        assert!(json.get("errors").is_none());
+    }
+}

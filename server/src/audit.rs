@@ -1,0 +1,75 @@
+//! The audit trail: every authentication event goes to the `audit_events`
+//! table and to one structured log line, with the time, the user when known,
+//! the client address and user agent. Never a secret.
+
+use crate::auth::ClientInfo;
+use crate::db::Db;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditEvent {
+    Signup,
+    LoginSucceeded,
+    LoginFailed,
+    Throttled,
+    Refreshed,
+    RefreshReused,
+    Logout,
+    MasterLogout,
+    ResetRequested,
+    ResetCompleted,
+    PasswordChanged,
+    SessionRevoked,
+}
+
+impl AuditEvent {
+    pub fn name(self) -> &'static str {
+        match self {
+            AuditEvent::Signup => "signup",
+            AuditEvent::LoginSucceeded => "login_succeeded",
+            AuditEvent::LoginFailed => "login_failed",
+            AuditEvent::Throttled => "throttled",
+            AuditEvent::Refreshed => "refreshed",
+            AuditEvent::RefreshReused => "refresh_reused",
+            AuditEvent::Logout => "logout",
+            AuditEvent::MasterLogout => "master_logout",
+            AuditEvent::ResetRequested => "reset_requested",
+            AuditEvent::ResetCompleted => "reset_completed",
+            AuditEvent::PasswordChanged => "password_changed",
+            AuditEvent::SessionRevoked => "session_revoked",
+        }
+    }
+}
+
+/// Records `event`. A failure to write the row is logged, not returned: the
+/// log line still carries the event, and the user's request should not fail
+/// for the bookkeeping.
+pub async fn record(
+    db: &Db,
+    event: AuditEvent,
+    user_id: Option<&str>,
+    session_id: Option<&str>,
+    client: &ClientInfo,
+) {
+    let address = client.ip.map(|ip| ip.to_string());
+    log::info!(
+        target: "gatepass::audit",
+        "event={} user={} session={} ip={} ua={:?}",
+        event.name(),
+        user_id.unwrap_or("-"),
+        session_id.unwrap_or("-"),
+        address.as_deref().unwrap_or("-"),
+        client.user_agent.as_deref().unwrap_or("-"),
+    );
+    if let Err(e) = db
+        .insert_audit_event(
+            event.name(),
+            user_id,
+            session_id,
+            address.as_deref(),
+            client.user_agent.as_deref(),
+        )
+        .await
+    {
+        log::error!(target: "gatepass::audit", "audit event {} not stored: {e}", event.name());
+    }
+}

@@ -1,0 +1,54 @@
+//! Removing what can no longer matter: ended and expired sessions (with the
+//! refresh tokens they retired), expired reset tokens, idle throttle buckets,
+//! and audit events past their retention.
+
+use super::now_ms;
+use crate::db::Db;
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Pruned {
+    pub sessions: u64,
+    pub resets: u64,
+    pub throttles: u64,
+    pub audit_events: u64,
+}
+
+impl Db {
+    /// `throttle_idle_ms`: how long after its window a bucket is kept.
+    pub async fn prune(
+        &self,
+        throttle_idle_ms: i64,
+        audit_retention_ms: i64,
+    ) -> sqlx::Result<Pruned> {
+        let now = now_ms();
+        let sessions =
+            sqlx::query("DELETE FROM sessions WHERE ended_at IS NOT NULL OR expires_at <= ?")
+                .bind(now)
+                .execute(&self.0)
+                .await?
+                .rows_affected();
+        let resets = sqlx::query("DELETE FROM password_resets WHERE expires_at <= ?")
+            .bind(now)
+            .execute(&self.0)
+            .await?
+            .rows_affected();
+        let throttles =
+            sqlx::query("DELETE FROM throttles WHERE window_start <= ? AND locked_until <= ?")
+                .bind(now - throttle_idle_ms)
+                .bind(now)
+                .execute(&self.0)
+                .await?
+                .rows_affected();
+        let audit_events = sqlx::query("DELETE FROM audit_events WHERE at <= ?")
+            .bind(now - audit_retention_ms)
+            .execute(&self.0)
+            .await?
+            .rows_affected();
+        Ok(Pruned {
+            sessions,
+            resets,
+            throttles,
+            audit_events,
+        })
+    }
+}
