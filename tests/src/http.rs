@@ -156,27 +156,17 @@ impl Api {
         Reply::read(response).await
     }
 
-    pub async fn get(&self, path: &str, bearer: Option<&str>) -> Reply {
-        self.send(RequestSpec {
-            method: Method::GET,
-            path,
-            body: None,
-            bearer,
-            refresh: None,
-            headers: vec![],
-        })
-        .await
-    }
-
-    pub async fn post(
+    /// A request with the usual parts and no extra headers.
+    async fn call(
         &self,
+        method: Method,
         path: &str,
         body: Option<Value>,
         bearer: Option<&str>,
         refresh: Option<&str>,
     ) -> Reply {
         self.send(RequestSpec {
-            method: Method::POST,
+            method,
             path,
             body,
             bearer,
@@ -186,16 +176,22 @@ impl Api {
         .await
     }
 
+    pub async fn get(&self, path: &str, bearer: Option<&str>) -> Reply {
+        self.call(Method::GET, path, None, bearer, None).await
+    }
+
+    pub async fn post(
+        &self,
+        path: &str,
+        body: Option<Value>,
+        bearer: Option<&str>,
+        refresh: Option<&str>,
+    ) -> Reply {
+        self.call(Method::POST, path, body, bearer, refresh).await
+    }
+
     pub async fn delete(&self, path: &str, bearer: Option<&str>) -> Reply {
-        self.send(RequestSpec {
-            method: Method::DELETE,
-            path,
-            body: None,
-            bearer,
-            refresh: None,
-            headers: vec![],
-        })
-        .await
+        self.call(Method::DELETE, path, None, bearer, None).await
     }
 
     pub async fn signup_as(&self, first: &str, last: &str, email: &str, password: &str) -> Reply {

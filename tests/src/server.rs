@@ -157,13 +157,7 @@ impl Server {
     /// Runs one SQL statement on the server's database (to age a row rather
     /// than wait for it).
     pub async fn sql(&self, statement: &str) -> u64 {
-        use sqlx::ConnectOptions;
-        let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
-            .filename(self.data_dir.path().join("gatepass.db"))
-            .busy_timeout(Duration::from_secs(10))
-            .connect()
-            .await
-            .expect("open the test database");
+        let mut conn = self.database().await;
         sqlx::query(statement)
             .execute(&mut conn)
             .await
@@ -174,13 +168,8 @@ impl Server {
     /// The first column of every row of a query, as text (for checks on
     /// what the server stored).
     pub async fn sql_column(&self, query: &str) -> Vec<String> {
-        use sqlx::{ConnectOptions, Row};
-        let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
-            .filename(self.data_dir.path().join("gatepass.db"))
-            .busy_timeout(Duration::from_secs(10))
-            .connect()
-            .await
-            .expect("open the test database");
+        use sqlx::Row;
+        let mut conn = self.database().await;
         sqlx::query(query)
             .fetch_all(&mut conn)
             .await
@@ -192,6 +181,17 @@ impl Server {
                     .unwrap_or_default()
             })
             .collect()
+    }
+
+    /// A connection to the server's database, beside the server's own.
+    async fn database(&self) -> sqlx::SqliteConnection {
+        use sqlx::ConnectOptions;
+        sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(self.data_dir.path().join("gatepass.db"))
+            .busy_timeout(Duration::from_secs(10))
+            .connect()
+            .await
+            .expect("open the test database")
     }
 
     /// Stops the server and hands back its data folder.
