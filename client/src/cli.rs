@@ -101,6 +101,8 @@ pub enum Command {
         #[command(subcommand)]
         action: Option<SessionsAction>,
     },
+    /// Open the full-screen terminal app (what `gatepass` alone does on a terminal).
+    Tui,
 }
 
 #[derive(Debug, Subcommand)]
@@ -125,8 +127,10 @@ where
         Err(e) => return clap_error(e, args.iter().any(|a| a == "--json")),
     };
     let json = cli.json;
-    let Some(command) = cli.command else {
-        return no_command();
+    let command = match cli.command {
+        Some(command) => command,
+        None if on_a_terminal() => Command::Tui,
+        None => return no_command(),
     };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -185,19 +189,17 @@ fn clap_error(error: clap::Error, json: bool) -> i32 {
     }
 }
 
-/// No subcommand: on a terminal the TUI will start here (until it lands, the
-/// help); in a script it is a usage error, never a wait for input.
+fn on_a_terminal() -> bool {
+    std::io::stdin().is_terminal() && std::io::stdout().is_terminal()
+}
+
+/// No subcommand in a script (on a terminal it opens the app): a usage
+/// error, never a wait for input.
 fn no_command() -> i32 {
-    let mut command = Cli::command();
-    if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() {
-        let _ = command.print_help();
-        exit::OK
-    } else {
-        let help = command.render_help();
-        eprintln!("{help}");
-        eprintln!("gatepass: no command given");
-        exit::USAGE
-    }
+    let help = Cli::command().render_help();
+    eprintln!("{help}");
+    eprintln!("gatepass: no command given");
+    exit::USAGE
 }
 
 fn report(error: &ClientError, json: bool) -> i32 {
@@ -364,6 +366,14 @@ async fn execute(client: &ApiClient, command: Command, json: bool) -> Result<()>
             } else {
                 out(format!("Session {id} ended."));
             }
+        }
+        Command::Tui => {
+            if !on_a_terminal() {
+                return Err(ClientError::Usage(
+                    "the terminal app needs a terminal; scripts use the other commands".to_owned(),
+                ));
+            }
+            crate::tui::run(client.clone()).await?;
         }
     }
     Ok(())

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod error;
 pub mod jwt;
 pub mod store;
+pub mod tui;
 
 pub use api::{ApiClient, ClientConfig, LogoutOutcome, Status};
 pub use error::{ClientError, Result};

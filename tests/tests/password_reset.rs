@@ -192,7 +192,10 @@ async fn a_full_reset_ends_every_session_and_confirms_by_mail() {
 async fn a_new_request_replaces_the_old_token() {
     let sink = SmtpSink::start();
     // The per-account cooldown (tested in abuse.rs) would hold the second mail.
-    let server = Server::builder().smtp(&sink).env("AUTH_FORGOT_COOLDOWN", "1ms").start();
+    let server = Server::builder()
+        .smtp(&sink)
+        .env("AUTH_FORGOT_COOLDOWN", "1ms")
+        .start();
     let api = server.api();
     let email = unique_email("replace");
     api.signup(&email).await;

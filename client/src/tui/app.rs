@@ -1,0 +1,762 @@
+//! The state of the terminal app, the messages that change it and the
+//! commands it asks the runner to carry out. `update` is pure: no terminal,
+//! no network, no clock (time arrives in `Message::Tick`), so every
+//! transition is a unit test.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use gatepass_common::{MessageResponse, SessionInfo, User};
+use time::OffsetDateTime;
+
+use super::confirm::{self, Confirm};
+use super::status::StatusInfo;
+use super::{account, forgot, help, reset, sign_in, sign_up};
+use crate::api::LogoutOutcome;
+use crate::error::ClientError;
+
+/// Which screen is showing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screen {
+    /// The first moments: reading the stored session and asking the server
+    /// whether it still holds.
+    Starting,
+    SignIn,
+    SignUp,
+    Forgot,
+    Reset,
+    Account,
+}
+
+/// A password or a reset token on its way to the server. Its `Debug` never
+/// shows the value, so a failing test or a stray `{:?}` cannot leak it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: &str) -> Secret {
+        Secret(value.to_owned())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// What `update` asks the runner to do. Every variant but `Quit` is one
+/// network task that answers with one `Message`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Read the stored session; if there is one, load the account.
+    Start,
+    SignIn {
+        email: String,
+        password: Secret,
+    },
+    SignUp {
+        first_name: String,
+        last_name: String,
+        email: String,
+        password: Secret,
+        confirm: Secret,
+    },
+    Forgot {
+        email: String,
+    },
+    Reset {
+        token_or_link: Secret,
+        password: Secret,
+    },
+    /// The profile and the session list.
+    LoadAccount,
+    LookUp {
+        id: String,
+    },
+    Revoke {
+        id: String,
+    },
+    /// Get a new access token before anyone needs it.
+    Refresh,
+    SignOut {
+        all: bool,
+    },
+    Quit,
+}
+
+/// The signed-in user and their live sessions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountData {
+    pub user: User,
+    pub sessions: Vec<SessionInfo>,
+}
+
+/// Everything that can happen to the app. Deliberately not `Debug`: a key
+/// or a paste may be part of a password.
+pub enum Message {
+    Key(KeyEvent),
+    Paste(String),
+    Resize,
+    /// The input thread stopped (the terminal went away): nothing can be typed any more.
+    InputClosed,
+    Tick(OffsetDateTime),
+    /// What is stored for the server after a command, and notices from the client.
+    Status {
+        status: Option<StatusInfo>,
+        notices: Vec<String>,
+    },
+    Started(Result<Option<AccountData>, ClientError>),
+    SignedIn(Result<User, ClientError>),
+    SignedUp(Result<User, ClientError>),
+    ForgotSent(Result<MessageResponse, ClientError>),
+    ResetDone(Result<MessageResponse, ClientError>),
+    AccountLoaded(Result<AccountData, ClientError>),
+    LookedUp(Result<User, ClientError>),
+    Revoked(Result<(), ClientError>),
+    Refreshed(Result<(), ClientError>),
+    SignedOut {
+        all: bool,
+        result: Result<LogoutOutcome, ClientError>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoteKind {
+    Info,
+    Error,
+}
+
+/// The one-line message under the screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Note {
+    pub kind: NoteKind,
+    pub text: String,
+}
+
+/// The network call in flight. One at a time: a second Enter while one runs
+/// would sign in twice or race a refresh.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Busy {
+    pub label: String,
+    /// The automatic refresh shows no spinner: the user should not notice it.
+    pub quiet: bool,
+}
+
+/// After an automatic refresh, wait at least this long before the next
+/// (guards against a loop when the clocks disagree).
+const REFRESH_PAUSE: time::Duration = time::Duration::seconds(10);
+/// After an automatic refresh failed for another reason than the session
+/// ending (server down), try again after this long.
+const REFRESH_RETRY: time::Duration = time::Duration::seconds(15);
+
+pub struct App {
+    pub screen: Screen,
+    /// The time of the last tick; views count down from it.
+    pub now: OffsetDateTime,
+    pub status: StatusInfo,
+    pub busy: Option<Busy>,
+    /// Advances on every tick while busy.
+    pub spinner: usize,
+    pub note: Option<Note>,
+    /// Notices from the client (a keyring fallback); shown until a key is pressed.
+    pub warning: Option<String>,
+    pub help: bool,
+    pub confirm: Option<Confirm>,
+    pub sign_in: sign_in::SignIn,
+    pub sign_up: sign_up::SignUp,
+    pub forgot: forgot::Forgot,
+    pub reset: reset::Reset,
+    pub account: account::Account,
+    /// No automatic refresh before this time.
+    pub refresh_not_before: Option<OffsetDateTime>,
+}
+
+impl App {
+    /// The app as it opens, and the command that finds out where to start.
+    pub fn new(server: &str, now: OffsetDateTime) -> (App, Vec<Command>) {
+        let mut app = App {
+            screen: Screen::Starting,
+            now,
+            status: StatusInfo::unknown(server),
+            busy: None,
+            spinner: 0,
+            note: None,
+            warning: None,
+            help: false,
+            confirm: None,
+            sign_in: sign_in::SignIn::default(),
+            sign_up: sign_up::SignUp::default(),
+            forgot: forgot::Forgot::default(),
+            reset: reset::Reset::default(),
+            account: account::Account::default(),
+            refresh_not_before: None,
+        };
+        let commands = app.start("Connecting", Command::Start);
+        (app, commands)
+    }
+
+    /// Starts a network call unless one is in flight.
+    pub fn start(&mut self, label: &str, command: Command) -> Vec<Command> {
+        if let Some(busy) = &self.busy {
+            if !busy.quiet {
+                self.note = Some(Note {
+                    kind: NoteKind::Info,
+                    text: format!("{} is still in progress: one moment.", busy.label),
+                });
+                return Vec::new();
+            }
+            // The quiet refresh is about to end; queueing behind it in the
+            // client is fine (its refresh is single-flight).
+        }
+        self.busy = Some(Busy {
+            label: label.to_owned(),
+            quiet: false,
+        });
+        self.note = None;
+        vec![command]
+    }
+
+    pub fn info(&mut self, text: impl Into<String>) {
+        self.note = Some(Note {
+            kind: NoteKind::Info,
+            text: text.into(),
+        });
+    }
+
+    pub fn error(&mut self, text: impl Into<String>) {
+        self.note = Some(Note {
+            kind: NoteKind::Error,
+            text: text.into(),
+        });
+    }
+
+    /// Shows an error that belongs to no field.
+    pub fn show_error(&mut self, error: &ClientError) {
+        let text = describe(error);
+        self.error(text);
+    }
+
+    /// Whether keys go into a text field (then `?` is typed, not help).
+    pub fn typing(&self) -> bool {
+        match self.screen {
+            Screen::Starting => false,
+            Screen::SignIn => self.sign_in.form.typing(),
+            Screen::SignUp => self.sign_up.form.typing(),
+            Screen::Forgot => self.forgot.form.typing(),
+            Screen::Reset => self.reset.form.typing(),
+            Screen::Account => self.account.typing(),
+        }
+    }
+
+    /// Signed in (by sign-in or sign-up): on to the account, and forget the
+    /// passwords typed on the way.
+    pub fn signed_in(&mut self, user: User, greeting: String) -> Vec<Command> {
+        self.sign_in.form.clear_secrets();
+        self.sign_up.form.clear_secrets();
+        self.account = account::Account::with_user(user);
+        self.screen = Screen::Account;
+        self.refresh_not_before = None;
+        let commands = self.start("Loading your sessions", Command::LoadAccount);
+        self.info(greeting);
+        commands
+    }
+
+    /// Back to Sign in, with the reason on the message line. The last
+    /// user's email stays in the form, so signing in again is one password.
+    pub fn signed_out(&mut self, note: Note) {
+        let email = self
+            .account
+            .user
+            .as_ref()
+            .map(|u| u.email.clone())
+            .or_else(|| self.status.email.clone());
+        self.account = account::Account::default();
+        self.confirm = None;
+        self.sign_in.form.clear_secrets();
+        self.sign_in.form.clear_errors();
+        if let Some(email) = email {
+            self.sign_in.form.set_value("email", &email);
+            self.sign_in.form.focus_param("password");
+        }
+        self.screen = Screen::SignIn;
+        self.note = Some(note);
+    }
+
+    /// The session ended under us (a failed refresh, a revoked session).
+    pub fn session_ended(&mut self, reason: &str) {
+        self.signed_out(Note {
+            kind: NoteKind::Error,
+            text: format!("Signed out: {reason}."),
+        });
+    }
+
+    pub fn go(&mut self, screen: Screen) {
+        self.screen = screen;
+        self.note = None;
+    }
+}
+
+/// One line for an error, for people: the server's feedback, or which URL
+/// could not be reached.
+pub fn describe(error: &ClientError) -> String {
+    match error {
+        ClientError::Unreachable { server, detail } => {
+            // reqwest's chain is long; its last link says what happened.
+            let cause = detail.rsplit(": ").next().unwrap_or(detail);
+            format!("Server unreachable at {server} ({cause})")
+        }
+        ClientError::AuthRequired(reason) => auth_reason(reason),
+        ClientError::Server { body, .. } => body.feedback.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The reason inside `ClientError::AuthRequired`, without the advice meant
+/// for the command line (`run gatepass login`).
+pub fn auth_reason(reason: &str) -> String {
+    let reason = reason
+        .trim_end_matches("; run `gatepass login`")
+        .trim_end_matches(": run `gatepass login`");
+    // "the session has ended (<server feedback>)": the feedback says it
+    // better, and keeps the reason on one line.
+    let reason = reason
+        .strip_prefix("the session has ended (")
+        .and_then(|rest| rest.strip_suffix(')'))
+        .unwrap_or(reason);
+    reason.trim_end_matches('.').to_owned()
+}
+
+/// Handles the error of a call that needed the session. Returns whether it
+/// was handled here (the session is over); otherwise the caller shows it.
+pub fn session_over(app: &mut App, error: &ClientError) -> bool {
+    if let ClientError::AuthRequired(reason) = error {
+        app.session_ended(&auth_reason(reason));
+        true
+    } else {
+        false
+    }
+}
+
+pub fn update(app: &mut App, message: Message) -> Vec<Command> {
+    match message {
+        Message::Key(key) => on_key(app, key),
+        Message::Paste(text) => {
+            on_paste(app, &text);
+            Vec::new()
+        }
+        Message::Resize => Vec::new(),
+        Message::InputClosed => vec![Command::Quit],
+        Message::Tick(now) => on_tick(app, now),
+        Message::Status { status, notices } => {
+            if let Some(status) = status {
+                app.status = status;
+            }
+            if !notices.is_empty() {
+                app.warning = Some(notices.join(" "));
+            }
+            Vec::new()
+        }
+        Message::Started(result) => on_started(app, result),
+        Message::SignedIn(result) => sign_in::on_signed_in(app, result),
+        Message::SignedUp(result) => sign_up::on_signed_up(app, result),
+        Message::ForgotSent(result) => forgot::on_sent(app, result),
+        Message::ResetDone(result) => reset::on_done(app, result),
+        Message::AccountLoaded(result) => account::on_loaded(app, result),
+        Message::LookedUp(result) => account::on_looked_up(app, result),
+        Message::Revoked(result) => account::on_revoked(app, result),
+        Message::SignedOut { all, result } => account::on_signed_out(app, all, result),
+        Message::Refreshed(result) => on_refreshed(app, result),
+    }
+}
+
+fn on_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
+    // Release events (Windows) would type every letter twice.
+    if key.kind == KeyEventKind::Release {
+        return Vec::new();
+    }
+    if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+        return vec![Command::Quit];
+    }
+    app.warning = None;
+    if app.confirm.is_some() {
+        return confirm::on_key(app, key);
+    }
+    if app.help {
+        help::on_key(app, key);
+        return Vec::new();
+    }
+    // `?` is a character a password or an email may hold: inside a text
+    // field it is typed, and F1 opens the help.
+    if key.code == KeyCode::F(1) || (key.code == KeyCode::Char('?') && !app.typing()) {
+        app.help = true;
+        return Vec::new();
+    }
+    match app.screen {
+        Screen::Starting => Vec::new(),
+        Screen::SignIn => sign_in::on_key(app, key),
+        Screen::SignUp => sign_up::on_key(app, key),
+        Screen::Forgot => forgot::on_key(app, key),
+        Screen::Reset => reset::on_key(app, key),
+        Screen::Account => account::on_key(app, key),
+    }
+}
+
+fn on_paste(app: &mut App, text: &str) {
+    if app.confirm.is_some() || app.help {
+        return;
+    }
+    match app.screen {
+        Screen::Starting => {}
+        Screen::SignIn => app.sign_in.form.paste(text),
+        Screen::SignUp => app.sign_up.form.paste(text),
+        Screen::Forgot => app.forgot.form.paste(text),
+        Screen::Reset => app.reset.form.paste(text),
+        Screen::Account => app.account.paste(text),
+    }
+}
+
+fn on_tick(app: &mut App, now: OffsetDateTime) -> Vec<Command> {
+    app.now = now;
+    if app.busy.is_some() {
+        app.spinner = app.spinner.wrapping_add(1);
+        return Vec::new();
+    }
+    // The transparent refresh: once the access token has expired, get a new
+    // one while the user reads, so the next action does not wait for it and
+    // a session ended elsewhere shows up here, not at the next keypress.
+    let due = app.screen == Screen::Account
+        && app.status.refreshable()
+        && app.status.expires_at.is_some_and(|at| at <= now)
+        && app.refresh_not_before.is_none_or(|at| at <= now);
+    if due {
+        app.busy = Some(Busy {
+            label: "Refreshing the session".to_owned(),
+            quiet: true,
+        });
+        return vec![Command::Refresh];
+    }
+    Vec::new()
+}
+
+fn on_refreshed(app: &mut App, result: Result<(), ClientError>) -> Vec<Command> {
+    // A call the user started meanwhile is still in flight: keep its spinner.
+    if app.busy.as_ref().is_some_and(|busy| busy.quiet) {
+        app.busy = None;
+    }
+    match result {
+        Ok(()) => {
+            app.refresh_not_before = Some(app.now + REFRESH_PAUSE);
+        }
+        Err(error) => {
+            if !session_over(app, &error) {
+                app.refresh_not_before = Some(app.now + REFRESH_RETRY);
+                app.error(format!(
+                    "Could not refresh the session: {}",
+                    describe(&error)
+                ));
+            }
+        }
+    }
+    Vec::new()
+}
+
+fn on_started(app: &mut App, result: Result<Option<AccountData>, ClientError>) -> Vec<Command> {
+    app.busy = None;
+    match result {
+        Ok(Some(data)) => {
+            app.account = account::Account::loaded(data);
+            app.go(Screen::Account);
+        }
+        Ok(None) => app.go(Screen::SignIn),
+        Err(error @ ClientError::AuthRequired(_)) => {
+            session_over(app, &error);
+        }
+        // Signed in, but the server is away: the account screen can retry.
+        Err(error @ ClientError::Unreachable { .. }) => {
+            app.go(Screen::Account);
+            app.show_error(&error);
+        }
+        // A damaged store or the like: signing in again replaces it.
+        Err(error) => {
+            app.go(Screen::SignIn);
+            app.show_error(&error);
+        }
+    }
+    Vec::new()
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::tui::testing::*;
+    use gatepass_common::{ErrorBody, ErrorCode};
+
+    #[test]
+    fn it_starts_by_asking_where_to_start() {
+        let (app, commands) = App::new(SERVER, t0());
+        assert_eq!(app.screen, Screen::Starting);
+        assert_eq!(commands, vec![Command::Start]);
+        assert!(app.busy.is_some());
+    }
+
+    #[test]
+    fn a_valid_session_opens_the_account() {
+        let (mut app, _) = App::new(SERVER, t0());
+        update(&mut app, Message::Started(Ok(Some(account_data()))));
+        assert_eq!(app.screen, Screen::Account);
+        assert_eq!(app.account.user.as_ref().unwrap().first_name, "Ada");
+        assert_eq!(app.account.sessions.len(), 2);
+        assert!(app.busy.is_none());
+    }
+
+    #[test]
+    fn no_session_opens_sign_in() {
+        let (mut app, _) = App::new(SERVER, t0());
+        update(&mut app, Message::Started(Ok(None)));
+        assert_eq!(app.screen, Screen::SignIn);
+        assert!(app.note.is_none());
+    }
+
+    #[test]
+    fn an_ended_session_opens_sign_in_with_the_reason() {
+        let (mut app, _) = App::new(SERVER, t0());
+        let error = ClientError::AuthRequired(
+            "the session has ended (Session revoked); run `gatepass login`".into(),
+        );
+        update(&mut app, Message::Started(Err(error)));
+        assert_eq!(app.screen, Screen::SignIn);
+        let note = app.note.unwrap();
+        assert_eq!(note.kind, NoteKind::Error);
+        assert_eq!(note.text, "Signed out: Session revoked.");
+    }
+
+    #[test]
+    fn an_unreachable_server_at_start_names_the_url() {
+        let (mut app, _) = App::new(SERVER, t0());
+        update(&mut app, Message::Started(Err(unreachable())));
+        assert_eq!(app.screen, Screen::Account);
+        let note = app.note.unwrap();
+        assert!(note.text.contains(SERVER), "{}", note.text);
+        assert!(note.text.contains("Connection refused"), "{}", note.text);
+    }
+
+    #[test]
+    fn ctrl_c_quits_from_anywhere_even_dialogs() {
+        let (mut app, _) = App::new(SERVER, t0());
+        assert_eq!(update(&mut app, ctrl('c')), vec![Command::Quit]);
+        app.screen = Screen::SignUp;
+        app.help = true;
+        assert_eq!(update(&mut app, ctrl('c')), vec![Command::Quit]);
+        app.help = false;
+        app.screen = Screen::Account;
+        app.confirm = Some(Confirm::sign_out_all("ada@example.com"));
+        assert_eq!(update(&mut app, ctrl('c')), vec![Command::Quit]);
+    }
+
+    #[test]
+    fn question_mark_is_help_except_inside_a_text_field() {
+        let mut app = signed_out_app();
+        // Focus is in the email field: `?` is typed.
+        update(&mut app, key(KeyCode::Char('?')));
+        assert!(!app.help);
+        assert_eq!(app.sign_in.form.value("email"), "?");
+        // F1 opens the help from a field; Esc closes it.
+        update(&mut app, key(KeyCode::F(1)));
+        assert!(app.help);
+        update(&mut app, key(KeyCode::Esc));
+        assert!(!app.help);
+        // On a button, `?` is help.
+        app.sign_in.form.focus = 2;
+        update(&mut app, key(KeyCode::Char('?')));
+        assert!(app.help);
+    }
+
+    #[test]
+    fn key_releases_are_ignored() {
+        let mut app = signed_out_app();
+        let mut release = KeyEvent::from(KeyCode::Char('a'));
+        release.kind = KeyEventKind::Release;
+        update(&mut app, Message::Key(release));
+        assert_eq!(app.sign_in.form.value("email"), "");
+    }
+
+    #[test]
+    fn ticks_spin_the_spinner_only_while_busy() {
+        let (mut app, _) = App::new(SERVER, t0());
+        update(
+            &mut app,
+            Message::Tick(t0() + time::Duration::milliseconds(100)),
+        );
+        assert_eq!(app.spinner, 1);
+        app.busy = None;
+        update(
+            &mut app,
+            Message::Tick(t0() + time::Duration::milliseconds(200)),
+        );
+        assert_eq!(app.spinner, 1);
+    }
+
+    #[test]
+    fn an_expired_token_is_refreshed_quietly_once() {
+        let mut app = account_app();
+        app.status.expires_at = Some(t0() + time::Duration::seconds(30));
+        // Not yet due.
+        assert!(update(&mut app, Message::Tick(t0())).is_empty());
+        let later = t0() + time::Duration::seconds(31);
+        assert_eq!(
+            update(&mut app, Message::Tick(later)),
+            vec![Command::Refresh]
+        );
+        assert!(app.busy.as_ref().unwrap().quiet);
+        // In flight: no second refresh.
+        assert!(update(&mut app, Message::Tick(later)).is_empty());
+        // The new token arrives with the status, then the answer.
+        let mut status = app.status.clone();
+        status.expires_at = Some(later + time::Duration::seconds(120));
+        update(
+            &mut app,
+            Message::Status {
+                status: Some(status),
+                notices: vec![],
+            },
+        );
+        assert!(update(&mut app, Message::Refreshed(Ok(()))).is_empty());
+        assert!(app.busy.is_none());
+        assert!(app.note.is_none(), "a refresh goes unnoticed");
+        assert!(update(&mut app, Message::Tick(later)).is_empty());
+    }
+
+    #[test]
+    fn a_call_started_during_the_quiet_refresh_keeps_its_spinner() {
+        let mut app = account_app();
+        app.status.expires_at = Some(t0());
+        assert_eq!(
+            update(&mut app, Message::Tick(t0())),
+            vec![Command::Refresh]
+        );
+        // The user does not wait for a refresh they cannot see.
+        assert_eq!(
+            update(&mut app, key(KeyCode::Char('r'))),
+            vec![Command::LoadAccount]
+        );
+        update(&mut app, Message::Refreshed(Ok(())));
+        assert_eq!(app.busy.as_ref().unwrap().label, "Refreshing");
+        update(&mut app, Message::AccountLoaded(Ok(account_data())));
+        assert!(app.busy.is_none());
+    }
+
+    #[test]
+    fn a_failed_refresh_returns_to_sign_in_with_a_reason() {
+        let mut app = account_app();
+        app.busy = Some(Busy {
+            label: "Refreshing the session".into(),
+            quiet: true,
+        });
+        let error = ClientError::AuthRequired(
+            "the session has ended (The refresh token is not valid. Sign in again.); run `gatepass login`"
+                .into(),
+        );
+        update(&mut app, Message::Refreshed(Err(error)));
+        assert_eq!(app.screen, Screen::SignIn);
+        let note = app.note.clone().unwrap();
+        assert_eq!(note.kind, NoteKind::Error);
+        assert_eq!(
+            note.text,
+            "Signed out: The refresh token is not valid. Sign in again."
+        );
+        // One line at 80 columns.
+        assert_contains(&render(&app, 80, 24), &note.text);
+        // The email is kept; the password is next.
+        assert_eq!(app.sign_in.form.value("email"), "ada@example.com");
+        assert!(app.sign_in.form.is_focused("password"));
+    }
+
+    #[test]
+    fn a_refresh_that_cannot_reach_the_server_waits_and_retries() {
+        let mut app = account_app();
+        app.status.expires_at = Some(t0());
+        assert_eq!(
+            update(&mut app, Message::Tick(t0())),
+            vec![Command::Refresh]
+        );
+        update(&mut app, Message::Refreshed(Err(unreachable())));
+        assert_eq!(app.screen, Screen::Account);
+        assert!(app.note.as_ref().unwrap().text.contains(SERVER));
+        assert!(update(&mut app, Message::Tick(t0() + time::Duration::seconds(5))).is_empty());
+        assert_eq!(
+            update(&mut app, Message::Tick(t0() + time::Duration::seconds(16))),
+            vec![Command::Refresh]
+        );
+    }
+
+    #[test]
+    fn an_env_token_is_never_refreshed() {
+        let mut app = account_app();
+        app.status.token_store = "env".into();
+        app.status.expires_at = Some(t0());
+        assert!(update(&mut app, Message::Tick(t0())).is_empty());
+    }
+
+    #[test]
+    fn notices_show_until_a_key_is_pressed() {
+        let mut app = signed_out_app();
+        update(
+            &mut app,
+            Message::Status {
+                status: None,
+                notices: vec!["no OS keyring is available".into()],
+            },
+        );
+        assert_eq!(app.warning.as_deref(), Some("no OS keyring is available"));
+        update(&mut app, key(KeyCode::Char('a')));
+        assert!(app.warning.is_none());
+    }
+
+    #[test]
+    fn a_second_call_waits_for_the_first() {
+        let mut app = signed_out_app();
+        app.busy = Some(Busy {
+            label: "Signing in".into(),
+            quiet: false,
+        });
+        let commands = app.start("Signing in", Command::LoadAccount);
+        assert!(commands.is_empty());
+        assert!(app.note.unwrap().text.contains("still in progress"));
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_output() {
+        let command = Command::SignIn {
+            email: "ada@example.com".into(),
+            password: Secret::new("hunter2hunter2"),
+        };
+        let debug = format!("{command:?}");
+        assert!(!debug.contains("hunter2"), "{debug}");
+        assert!(debug.contains("ada@example.com"));
+    }
+
+    #[test]
+    fn errors_read_as_one_human_line() {
+        let server = ClientError::Server {
+            status: 400,
+            body: ErrorBody {
+                error: "Bad".into(),
+                code: ErrorCode::InvalidCredentials,
+                feedback: "Incorrect email or password".into(),
+                errors: vec![],
+            },
+        };
+        assert_eq!(describe(&server), "Incorrect email or password");
+        assert_eq!(
+            describe(&unreachable()),
+            format!("Server unreachable at {SERVER} (Connection refused (os error 111))")
+        );
+        assert_eq!(
+            auth_reason("not signed in to http://x: run `gatepass login`"),
+            "not signed in to http://x"
+        );
+    }
+}

@@ -1,0 +1,209 @@
+//! The runner: owns the terminal, turns terminal events and ticks into
+//! messages, runs commands as tokio tasks that answer over the same channel,
+//! and draws after every message. The terminal is restored on every way
+//! out: quit, Ctrl-C (a key in raw mode), an error, and a panic (hook).
+
+use std::io::{stdout, Stdout};
+use std::sync::Once;
+use std::time::Duration;
+
+use crossterm::event::{self, DisableBracketedPaste, EnableBracketedPaste, Event};
+use crossterm::terminal::{
+    disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
+};
+use crossterm::{cursor, execute};
+use gatepass_common::SignupRequest;
+use ratatui::backend::CrosstermBackend;
+use ratatui::Terminal;
+use time::OffsetDateTime;
+use tokio::sync::mpsc::{self, UnboundedSender};
+use tokio::task::JoinSet;
+
+use super::app::{update, AccountData, App, Command, Message};
+use super::status::StatusInfo;
+use super::view::view;
+use crate::api::ApiClient;
+use crate::error::{ClientError, Result};
+
+/// Spinner frames and the token countdown move at this pace.
+const TICK: Duration = Duration::from_millis(100);
+/// How often the input thread checks whether the app has ended.
+const INPUT_POLL: Duration = Duration::from_millis(100);
+
+/// The terminal in raw mode on the alternate screen; restored when dropped.
+struct Tui {
+    terminal: Terminal<CrosstermBackend<Stdout>>,
+}
+
+impl Tui {
+    fn enter() -> Result<Tui> {
+        install_panic_hook();
+        let fail = |e| ClientError::io("cannot set up the terminal", e);
+        enable_raw_mode().map_err(fail)?;
+        // From here on, Drop restores whatever was set up.
+        let terminal = Terminal::new(CrosstermBackend::new(stdout())).map_err(fail)?;
+        let tui = Tui { terminal };
+        execute!(stdout(), EnterAlternateScreen, EnableBracketedPaste).map_err(fail)?;
+        Ok(tui)
+    }
+}
+
+impl Drop for Tui {
+    fn drop(&mut self) {
+        restore();
+    }
+}
+
+/// Puts the terminal back as the shell expects it. Safe to call twice.
+fn restore() {
+    let _ = disable_raw_mode();
+    let _ = execute!(
+        stdout(),
+        DisableBracketedPaste,
+        LeaveAlternateScreen,
+        cursor::Show
+    );
+}
+
+/// A panic prints its message on a usable terminal, not into raw mode on
+/// the alternate screen where nobody would see it.
+fn install_panic_hook() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            restore();
+            previous(info);
+        }));
+    });
+}
+
+/// Reads terminal events on a thread of its own (crossterm's reading
+/// blocks) until the app is gone.
+fn spawn_input(tx: UnboundedSender<Message>) {
+    std::thread::spawn(move || loop {
+        if tx.is_closed() {
+            return;
+        }
+        let message = match event::poll(INPUT_POLL) {
+            Ok(false) => continue,
+            Ok(true) => match event::read() {
+                Ok(Event::Key(key)) => Message::Key(key),
+                Ok(Event::Paste(text)) => Message::Paste(text),
+                Ok(Event::Resize(_, _)) => Message::Resize,
+                Ok(_) => continue,
+                Err(_) => Message::InputClosed,
+            },
+            Err(_) => Message::InputClosed,
+        };
+        let closed = matches!(message, Message::InputClosed);
+        if tx.send(message).is_err() || closed {
+            return;
+        }
+    });
+}
+
+/// Runs the app until the user quits.
+pub async fn run(client: ApiClient) -> Result<()> {
+    let mut tui = Tui::enter()?;
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    spawn_input(tx.clone());
+    let mut ticks = tokio::time::interval(TICK);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut tasks = JoinSet::new();
+
+    let (mut app, mut commands) = App::new(client.server(), OffsetDateTime::now_utc());
+    loop {
+        for command in commands.drain(..) {
+            if command == Command::Quit {
+                // Dropping `tasks` aborts what is still in flight.
+                return Ok(());
+            }
+            tasks.spawn(execute(client.clone(), command, tx.clone()));
+        }
+        tui.terminal
+            .draw(|frame| view(&app, frame))
+            .map_err(|e| ClientError::io("cannot draw on the terminal", e))?;
+        let message = tokio::select! {
+            Some(message) = rx.recv() => message,
+            _ = ticks.tick() => Message::Tick(OffsetDateTime::now_utc()),
+            Some(joined) = tasks.join_next() => {
+                match joined {
+                    Err(e) if e.is_panic() => {
+                        return Err(ClientError::io(
+                            "the terminal app stopped",
+                            std::io::Error::other("a network task panicked"),
+                        ));
+                    }
+                    _ => continue,
+                }
+            }
+        };
+        commands = update(&mut app, message);
+    }
+}
+
+/// Carries out one command and sends its answer. The status goes first, so
+/// the answer's handler already sees the new token's expiry.
+async fn execute(client: ApiClient, command: Command, tx: UnboundedSender<Message>) {
+    let message = match command {
+        Command::Quit => return,
+        Command::Start => Message::Started(start(&client).await),
+        Command::SignIn { email, password } => {
+            Message::SignedIn(client.login(&email, password.expose()).await)
+        }
+        Command::SignUp {
+            first_name,
+            last_name,
+            email,
+            password,
+            confirm,
+        } => {
+            let request = SignupRequest {
+                first_name,
+                last_name,
+                email,
+                password: password.expose().to_owned(),
+                password_confirm: Some(confirm.expose().to_owned()),
+            };
+            Message::SignedUp(client.signup(&request).await)
+        }
+        Command::Forgot { email } => Message::ForgotSent(client.forgot_password(&email).await),
+        Command::Reset {
+            token_or_link,
+            password,
+        } => Message::ResetDone(
+            client
+                .reset_password(token_or_link.expose(), password.expose())
+                .await,
+        ),
+        Command::LoadAccount => Message::AccountLoaded(load_account(&client).await),
+        Command::LookUp { id } => Message::LookedUp(client.user(&id).await),
+        Command::Revoke { id } => Message::Revoked(client.revoke_session(&id).await),
+        Command::Refresh => Message::Refreshed(client.refresh().await.map(|_token| ())),
+        Command::SignOut { all } => Message::SignedOut {
+            all,
+            result: client.logout(all).await,
+        },
+    };
+    let status = client.status().await.ok().map(StatusInfo::from);
+    let _ = tx.send(Message::Status {
+        status,
+        notices: client.take_notices(),
+    });
+    let _ = tx.send(message);
+}
+
+/// Where to start: the account when a stored session still holds.
+async fn start(client: &ApiClient) -> Result<Option<AccountData>> {
+    if !client.status().await?.signed_in {
+        return Ok(None);
+    }
+    load_account(client).await.map(Some)
+}
+
+async fn load_account(client: &ApiClient) -> Result<AccountData> {
+    let user = client.me().await?;
+    let sessions = client.sessions().await?;
+    Ok(AccountData { user, sessions })
+}

@@ -1,0 +1,240 @@
+//! Sign up: name, email, password twice. The server checks everything
+//! (including that the passwords match) and its messages land under the
+//! fields.
+
+use crossterm::event::{KeyCode, KeyEvent};
+use gatepass_common::User;
+use ratatui::layout::Rect;
+use ratatui::Frame;
+
+use super::app::{App, Command, Screen, Secret};
+use super::form::{Field, Focused, Form};
+use super::view::{self, Hint};
+use crate::error::ClientError;
+
+const CREATE: usize = 0;
+const BACK: usize = 1;
+
+#[derive(Debug, Clone)]
+pub struct SignUp {
+    pub form: Form,
+}
+
+impl Default for SignUp {
+    fn default() -> SignUp {
+        SignUp {
+            form: Form::new(
+                vec![
+                    Field::text("First name", "firstName"),
+                    Field::text("Last name", "lastName"),
+                    Field::text("Email", "email"),
+                    Field::secret("Password", "password"),
+                    Field::secret("Confirm", "passwordConfirm"),
+                ],
+                vec!["Create the account", "Back to sign in"],
+            ),
+        }
+    }
+}
+
+pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
+    let form = &mut app.sign_up.form;
+    if form.navigate(key) || form.edit(key) {
+        return Vec::new();
+    }
+    match (key.code, form.focused()) {
+        (KeyCode::Enter, Focused::Field(_) | Focused::Button(CREATE)) => submit(app),
+        (KeyCode::Enter, Focused::Button(BACK)) | (KeyCode::Esc, _) => {
+            app.go(Screen::SignIn);
+            Vec::new()
+        }
+        _ => Vec::new(),
+    }
+}
+
+fn submit(app: &mut App) -> Vec<Command> {
+    let form = &mut app.sign_up.form;
+    form.clear_errors();
+    let command = Command::SignUp {
+        first_name: form.value("firstName").trim().to_owned(),
+        last_name: form.value("lastName").trim().to_owned(),
+        email: form.value("email").trim().to_owned(),
+        password: Secret::new(form.value("password")),
+        confirm: Secret::new(form.value("passwordConfirm")),
+    };
+    app.start("Creating your account", command)
+}
+
+pub fn on_signed_up(app: &mut App, result: Result<User, ClientError>) -> Vec<Command> {
+    app.busy = None;
+    match result {
+        Ok(user) => {
+            app.sign_up.form.clear();
+            let greeting = format!("Welcome, {}! Your account is ready.", user.first_name);
+            app.signed_in(user, greeting)
+        }
+        Err(error) => {
+            match app.sign_up.form.apply_field_errors(&error) {
+                Some(unmatched) if unmatched.is_empty() => {}
+                Some(unmatched) => app.error(unmatched.join(" ")),
+                None => app.show_error(&error),
+            }
+            Vec::new()
+        }
+    }
+}
+
+pub fn hints(app: &App) -> Vec<Hint> {
+    let mut hints = vec![("Tab/S-Tab", "move"), ("Enter", "create"), ("Esc", "back")];
+    hints.extend(view::global_hints(app));
+    hints
+}
+
+pub fn view(app: &App, frame: &mut Frame, area: Rect) {
+    view::form_screen(
+        frame,
+        area,
+        &["Create a gatepass account. Passwords: at least 8 characters."],
+        &app.sign_up.form,
+        view::cursor_allowed(app),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::app::{update, Message};
+    use crate::tui::testing::*;
+
+    fn sign_up_app() -> App {
+        let mut app = signed_out_app();
+        app.go(Screen::SignUp);
+        app
+    }
+
+    fn fill(app: &mut App) {
+        for (i, text) in ["Ada", "Lovelace", "ada@example.com", "pw-one-1", "pw-two-2"]
+            .iter()
+            .enumerate()
+        {
+            if i > 0 {
+                update(app, key(KeyCode::Tab));
+            }
+            type_text(app, text);
+        }
+    }
+
+    #[test]
+    fn enter_sends_every_field() {
+        let mut app = sign_up_app();
+        fill(&mut app);
+        let commands = update(&mut app, key(KeyCode::Enter));
+        assert_eq!(
+            commands,
+            vec![Command::SignUp {
+                first_name: "Ada".into(),
+                last_name: "Lovelace".into(),
+                email: "ada@example.com".into(),
+                password: Secret::new("pw-one-1"),
+                confirm: Secret::new("pw-two-2"),
+            }]
+        );
+        assert_eq!(app.busy.as_ref().unwrap().label, "Creating your account");
+    }
+
+    #[test]
+    fn the_servers_messages_land_under_their_fields() {
+        let mut app = sign_up_app();
+        fill(&mut app);
+        update(&mut app, key(KeyCode::Enter));
+        let error = validation(&[
+            ("email", "Email is already in use"),
+            ("passwordConfirm", "Passwords do not match"),
+        ]);
+        assert!(update(&mut app, Message::SignedUp(Err(error))).is_empty());
+        assert_eq!(app.screen, Screen::SignUp);
+        let form = &app.sign_up.form;
+        assert_eq!(form.error("email"), Some("Email is already in use"));
+        assert_eq!(
+            form.error("passwordConfirm"),
+            Some("Passwords do not match")
+        );
+        assert!(form.is_focused("email"));
+        // Fixing a field clears its message only.
+        type_text(&mut app, "x");
+        assert_eq!(app.sign_up.form.error("email"), None);
+        assert!(app.sign_up.form.error("passwordConfirm").is_some());
+    }
+
+    #[test]
+    fn success_opens_the_account_and_empties_the_form() {
+        let mut app = sign_up_app();
+        fill(&mut app);
+        update(&mut app, key(KeyCode::Enter));
+        let commands = update(&mut app, Message::SignedUp(Ok(ada())));
+        assert_eq!(commands, vec![Command::LoadAccount]);
+        assert_eq!(app.screen, Screen::Account);
+        assert_eq!(app.sign_up.form.value("password"), "");
+        assert_eq!(app.sign_up.form.value("firstName"), "");
+        assert!(app.note.as_ref().unwrap().text.contains("Welcome, Ada!"));
+    }
+
+    #[test]
+    fn esc_and_the_back_button_return_to_sign_in() {
+        let mut app = sign_up_app();
+        update(&mut app, key(KeyCode::Esc));
+        assert_eq!(app.screen, Screen::SignIn);
+        let mut app = sign_up_app();
+        app.sign_up.form.focus_button(BACK);
+        update(&mut app, key(KeyCode::Enter));
+        assert_eq!(app.screen, Screen::SignIn);
+    }
+
+    #[test]
+    fn an_unreachable_server_is_named() {
+        let mut app = sign_up_app();
+        fill(&mut app);
+        update(&mut app, key(KeyCode::Enter));
+        update(&mut app, Message::SignedUp(Err(unreachable())));
+        let screen = render(&app, 80, 24);
+        assert_contains(&screen, &format!("Server unreachable at {SERVER}"));
+    }
+
+    #[test]
+    fn it_renders_every_field_and_its_error_at_80x24() {
+        let mut app = sign_up_app();
+        fill(&mut app);
+        update(&mut app, key(KeyCode::Enter));
+        let screen = render(&app, 80, 24);
+        assert_contains(&screen, "⠋ Creating your account…");
+        update(
+            &mut app,
+            Message::SignedUp(Err(validation(&[
+                ("firstName", "First name is required"),
+                ("lastName", "Last name is required"),
+                ("email", "Email is invalid"),
+                ("password", "Password is too common"),
+                ("passwordConfirm", "Passwords do not match"),
+            ]))),
+        );
+        let screen = render(&app, 80, 24);
+        for text in [
+            "First name",
+            "Last name",
+            "Confirm",
+            "✗ First name is required",
+            "✗ Last name is required",
+            "✗ Email is invalid",
+            "✗ Password is too common",
+            "✗ Passwords do not match",
+            "Create the account",
+            "Back to sign in",
+            "Esc back",
+            "Ctrl-C quit",
+            SERVER,
+        ] {
+            assert_contains(&screen, text);
+        }
+        assert!(!screen.contains("pw-one-1"), "{screen}");
+    }
+}

@@ -1,0 +1,221 @@
+//! The terminal app, for real: the `gatepass` binary in a tmux pseudo-
+//! terminal against a real server, driven by keys and read back from the
+//! screen. Every wait polls the screen; none is a fixed sleep.
+//!
+//! Needs tmux (Debian package `tmux`). Without it the test fails under CI
+//! and is skipped, loudly, elsewhere.
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use gatepass_tests::{binary, unique_email, wait_for, Server, PASSWORD};
+
+const SCREEN_WAIT: Duration = Duration::from_secs(30);
+const EXIT_MARKER: &str = "[gatepass exited with";
+
+/// One tmux server on a socket of its own, holding one session running the
+/// app. Killed when dropped, whatever the test's outcome.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn available() -> bool {
+        Command::new("tmux")
+            .arg("-V")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    }
+
+    fn command(&self) -> Command {
+        let mut command = Command::new("tmux");
+        // No user configuration; not nested in the developer's own tmux.
+        command
+            .args(["-f", "/dev/null", "-L", &self.socket])
+            .env_remove("TMUX");
+        command
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        let output = self.command().args(args).output().expect("run tmux");
+        assert!(
+            output.status.success(),
+            "tmux {args:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output
+    }
+
+    /// Starts `shell_command` in a `width` x `height` pane. The pane
+    /// outlives the app (a marker with its exit code, then a long sleep),
+    /// so the screen after exit can be read too.
+    fn start(tag: &str, width: u16, height: u16, shell_command: &str) -> Tmux {
+        let tmux = Tmux {
+            socket: format!("gatepass-{tag}-{}", std::process::id()),
+        };
+        let script = format!("{shell_command}; echo \"{EXIT_MARKER} $?]\"; sleep 600");
+        tmux.run(&[
+            "new-session",
+            "-d",
+            "-s",
+            "app",
+            "-x",
+            &width.to_string(),
+            "-y",
+            &height.to_string(),
+            &script,
+        ]);
+        tmux
+    }
+
+    /// Types text as it is (no key names).
+    fn type_text(&self, text: &str) {
+        self.run(&["send-keys", "-t", "app", "-l", text]);
+    }
+
+    /// Presses keys by tmux name (`Tab`, `Enter`, `C-c`).
+    fn press(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "app"];
+        args.extend_from_slice(keys);
+        self.run(&args);
+    }
+
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", "app"]).stdout).into_owned()
+    }
+
+    /// Waits until every one of `texts` is on the screen; returns the screen.
+    async fn wait_for_screen(&self, texts: &[&str]) -> String {
+        let what = format!("{texts:?} on the screen");
+        let found = tokio::time::timeout(
+            SCREEN_WAIT + Duration::from_secs(1),
+            wait_for(&what, SCREEN_WAIT, || async {
+                let screen = self.screen();
+                texts.iter().all(|t| screen.contains(t)).then_some(screen)
+            }),
+        )
+        .await;
+        match found {
+            Ok(screen) => screen,
+            Err(_) => panic!(
+                "timed out waiting for {what}; the screen:\n{}",
+                self.screen()
+            ),
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.command().arg("kill-server").output();
+    }
+}
+
+/// Quotes a word for `sh`.
+fn quote(word: &str) -> String {
+    format!("'{}'", word.replace('\'', r"'\''"))
+}
+
+/// `env -i ... gatepass tui` in an isolated home: the tmux server's own
+/// environment (whoever started it first) does not leak in.
+fn app_command(home: &Path, server: &str) -> String {
+    let vars = [
+        ("PATH", std::env::var("PATH").unwrap_or_default()),
+        ("HOME", home.display().to_string()),
+        ("XDG_DATA_HOME", home.join("data").display().to_string()),
+        ("XDG_CONFIG_HOME", home.join("config").display().to_string()),
+        ("XDG_CACHE_HOME", home.join("cache").display().to_string()),
+        ("XDG_RUNTIME_DIR", home.join("run").display().to_string()),
+        ("TERM", "screen-256color".to_owned()),
+        ("LANG", "C.UTF-8".to_owned()),
+        ("GATEPASS_SERVER", server.to_owned()),
+        // No keyring in a test: the token goes to a file in the temp home.
+        ("GATEPASS_TOKEN_STORE", "file".to_owned()),
+    ];
+    let mut words = vec!["env".to_owned(), "-i".to_owned()];
+    words.extend(vars.iter().map(|(k, v)| quote(&format!("{k}={v}"))));
+    words.push(quote(&binary("gatepass").display().to_string()));
+    words.push("tui".to_owned());
+    words.join(" ")
+}
+
+#[tokio::test]
+async fn sign_up_see_the_account_sign_out_in_a_real_terminal() {
+    if !Tmux::available() {
+        if std::env::var_os("CI").is_some() {
+            panic!("tmux is missing: install the Debian package `tmux` (apt-get install -y tmux)");
+        }
+        // Straight to stderr: the test harness captures eprintln! of a passing test.
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "\n!!! SKIPPED client_tui: tmux is not installed (Debian package `tmux`).\n\
+             !!! The terminal app's end-to-end test did not run.\n"
+        );
+        return;
+    }
+    let server = Server::start();
+    let home = tempfile::tempdir().expect("temp home");
+    let email = unique_email("tui");
+    let tmux = Tmux::start(
+        "signup",
+        100,
+        30,
+        &app_command(home.path(), &server.base_url),
+    );
+
+    // No session yet: Sign in, with the server in the status bar.
+    tmux.wait_for_screen(&[
+        "Sign in to your gatepass account.",
+        &server.base_url,
+        "not signed in",
+    ])
+    .await;
+
+    // Email, Password, [Sign in], [Create an account].
+    tmux.press(&["Tab", "Tab", "Tab", "Enter"]);
+    tmux.wait_for_screen(&["Create a gatepass account."]).await;
+    for (i, text) in ["Ada", "Lovelace", email.as_str(), PASSWORD, PASSWORD]
+        .iter()
+        .enumerate()
+    {
+        if i > 0 {
+            tmux.press(&["Tab"]);
+        }
+        tmux.type_text(text);
+    }
+    let typed = tmux.screen();
+    assert!(
+        !typed.contains(PASSWORD),
+        "the password shows on the screen:\n{typed}"
+    );
+    tmux.press(&["Enter"]);
+
+    // The account: the user's name, this device's session, the status bar.
+    let screen = tmux
+        .wait_for_screen(&["Ada Lovelace", "Sessions (1)", "this device", "store: file"])
+        .await;
+    assert!(screen.contains(&email), "{screen}");
+    assert!(screen.contains("token "), "no expiry countdown:\n{screen}");
+    assert!(!screen.contains(PASSWORD), "{screen}");
+
+    // Sign out: back to Sign in, the email kept for next time.
+    tmux.press(&["s"]);
+    let screen = tmux
+        .wait_for_screen(&[
+            "Signed out.",
+            "Sign in to your gatepass account.",
+            "not signed in",
+        ])
+        .await;
+    assert!(screen.contains(&email), "{screen}");
+
+    // Ctrl-C quits with 0 and gives the shell its screen back.
+    tmux.press(&["C-c"]);
+    let screen = tmux.wait_for_screen(&[&format!("{EXIT_MARKER} 0]")]).await;
+    assert!(
+        !screen.contains("Sign in to your gatepass account."),
+        "the app's screen is still up after exit:\n{screen}"
+    );
+}
