@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 /// `{"error": "<short title>", "code": "<snake_case>", "feedback": "<sentence>"}`,
 /// plus `errors` on a 422. Front-ends show `feedback`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     pub error: String,
     pub code: ErrorCode,
@@ -15,6 +16,7 @@ pub struct ErrorBody {
 
 /// One invalid field of a 422, in express-validator's shape.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldError {
     pub param: String,
     pub msg: String,
@@ -35,6 +37,7 @@ impl FieldError {
 /// Every `code` the server sends. Unknown codes from a newer server parse as
 /// `Other` so an old client keeps working.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     ValidationFailed,

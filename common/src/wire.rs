@@ -6,58 +6,95 @@
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", default)]
 pub struct SignupRequest {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(required, min_length = 1, max_length = 100, example = "Ada")
+    )]
     pub first_name: String,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(required, min_length = 1, max_length = 100, example = "Lovelace")
+    )]
     pub last_name: String,
+    #[cfg_attr(feature = "openapi", schema(required, format = Email, max_length = 254, example = "ada@example.com"))]
     pub email: String,
+    /// At least 8 characters, at most 72 bytes in UTF-8, not a common password.
+    #[cfg_attr(feature = "openapi", schema(required, format = Password, min_length = 8, max_length = 72))]
     pub password: String,
+    /// When present, must equal `password`.
+    #[cfg_attr(feature = "openapi", schema(format = Password))]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub password_confirm: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", default)]
 pub struct LoginRequest {
+    #[cfg_attr(feature = "openapi", schema(required, format = Email, max_length = 254, example = "ada@example.com"))]
     pub email: String,
+    #[cfg_attr(feature = "openapi", schema(required, format = Password, max_length = 1024))]
     pub password: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", default)]
 pub struct ForgotPasswordRequest {
+    #[cfg_attr(feature = "openapi", schema(required, format = Email, max_length = 254, example = "ada@example.com"))]
     pub email: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", default)]
 pub struct ResetPasswordRequest {
+    /// At least 8 characters, at most 72 bytes in UTF-8, not a common password.
+    #[cfg_attr(feature = "openapi", schema(required, format = Password, min_length = 8, max_length = 72))]
     pub password: String,
+    /// Must equal `password`.
+    #[cfg_attr(feature = "openapi", schema(required, format = Password))]
     pub password_confirm: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", default)]
 pub struct ChangePasswordRequest {
+    #[cfg_attr(feature = "openapi", schema(required, format = Password))]
     pub current_password: String,
+    /// The new password: at least 8 characters, at most 72 bytes in UTF-8, not a common password.
+    #[cfg_attr(feature = "openapi", schema(required, format = Password, min_length = 8, max_length = 72))]
     pub password: String,
+    /// Must equal `password`.
+    #[cfg_attr(feature = "openapi", schema(required, format = Password))]
     pub password_confirm: String,
 }
 
 /// The public face of a user: never a password hash or a token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct User {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(format = "uuid", example = "7d1f0e2c-4b5a-4c8e-9f3d-2a6b8c0e1f47")
+    )]
     pub id: String,
     pub first_name: String,
     pub last_name: String,
     pub email: String,
     /// RFC 3339.
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub created_at: String,
 }
 
 /// Signup and login: `{success, user, accessToken}`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AuthResponse {
     pub success: bool,
@@ -67,6 +104,7 @@ pub struct AuthResponse {
 
 /// Reauth: `{success, accessToken}`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ReauthResponse {
     pub success: bool,
@@ -75,6 +113,7 @@ pub struct ReauthResponse {
 
 /// `/me` and `/:id`: `{success, user}`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserResponse {
     pub success: bool,
     pub user: User,
@@ -82,6 +121,7 @@ pub struct UserResponse {
 
 /// Forgot and reset password: `{success, message, feedback?}`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MessageResponse {
     pub success: bool,
     pub message: String,
@@ -91,12 +131,15 @@ pub struct MessageResponse {
 
 /// One live session of the signed-in user.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SessionInfo {
     pub id: String,
     /// RFC 3339.
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub created_at: String,
     /// RFC 3339.
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub last_used_at: String,
     pub user_agent: Option<String>,
     /// True for the session the request was made with.
@@ -104,6 +147,7 @@ pub struct SessionInfo {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionsResponse {
     pub success: bool,
     pub sessions: Vec<SessionInfo>,
@@ -111,6 +155,7 @@ pub struct SessionsResponse {
 
 /// `GET /health`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Health {
     pub status: String,
 }

@@ -13,6 +13,7 @@ pub mod error;
 pub mod json;
 pub mod logging;
 pub mod mail;
+pub mod openapi;
 pub mod routes;
 pub mod state;
 pub mod store;
@@ -64,5 +65,6 @@ pub fn build(config: Config) -> Result<Rocket<Build>, String> {
         }))
         .mount(paths::USERS, routes::users_routes())
         .mount("/", routes::root_routes())
+        .mount("/", openapi::routes())
         .register("/", routes::catchers()))
 }

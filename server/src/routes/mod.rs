@@ -4,10 +4,12 @@
 use rocket::Route;
 
 mod catchers;
-mod health;
-mod passwords;
-mod sessions;
-mod users;
+// The handlers are visible to the crate so `openapi.rs` can list their
+// `#[utoipa::path]` descriptions.
+pub(crate) mod health;
+pub(crate) mod passwords;
+pub(crate) mod sessions;
+pub(crate) mod users;
 
 pub use catchers::catchers;
 

@@ -1,13 +1,13 @@
 //! Forgot, reset and change password.
 
 use gatepass_common::{
-    ChangePasswordRequest, ForgotPasswordRequest, MessageResponse, ResetPasswordRequest,
+    ChangePasswordRequest, ErrorBody, ForgotPasswordRequest, MessageResponse, ResetPasswordRequest,
     RESET_BASE_HEADER,
 };
 use rocket::http::CookieJar;
 use rocket::request::{FromRequest, Outcome, Request};
 use rocket::serde::json::Json;
-use rocket::State;
+use rocket::{patch, post, State};
 
 use crate::audit::{record, AuditEvent};
 use crate::auth::cookie::clear_refresh_cookie;
@@ -17,6 +17,7 @@ use crate::db::Db;
 use crate::error::{ApiError, ApiResult};
 use crate::json::ApiJson;
 use crate::mail;
+use crate::openapi::{PayloadTooLarge, TooManyAttempts, Unauthorized, ValidationFailed};
 use crate::state::AppState;
 use crate::throttle::{self, PerAddress};
 use crate::validate;
@@ -60,9 +61,32 @@ fn is_allowed_reset_base(base: &str, origins: &[String]) -> bool {
     })
 }
 
+/// Request a password reset link
+///
 /// 200 with the same body, in the same time, for every address: the lookup,
-/// the token and the mail all happen in a background task.
-#[rocket::post("/forgotpass", data = "<body>")]
+/// the token and the mail all happen in a background task. The mailed link is
+/// `<base>/<reset token>`, where `<base>` is the `X-reset-base` header when it
+/// is an allowed front-end origin (or a path under one), else the configured
+/// default. Limited per client address, and to one mail a minute per account.
+#[utoipa::path(
+    operation_id = "forgotPassword",
+    tag = "passwords",
+    params(
+        ("X-reset-base" = Option<String>, Header, nullable = false,
+            description = "Where the front-end's reset page lives, e.g. \
+                `https://app.example.com/reset`; ignored unless under an allowed origin."),
+    ),
+    request_body = ForgotPasswordRequest,
+    responses(
+        (status = 200, description = "The same answer whether or not the address has an account.",
+            body = MessageResponse),
+        (status = 400, description = "Malformed JSON (`malformed_json`).", body = ErrorBody),
+        (status = 413, response = PayloadTooLarge),
+        (status = 422, response = ValidationFailed),
+        (status = 429, response = TooManyAttempts),
+    ),
+)]
+#[post("/forgotpass", data = "<body>")]
 pub async fn forgot(
     _limit: PerAddress<throttle::Forgot>,
     client: ClientInfo,
@@ -156,8 +180,27 @@ impl ForgotJob {
     }
 }
 
-/// Sets a new password with a reset token: single use, ends every session.
-#[rocket::patch("/resetpass/<token>", data = "<body>")]
+/// Reset the password with a mailed token
+///
+/// Sets a new password with a reset token: single use, ends every session of
+/// the user (and clears this client's refresh cookie), and mails a
+/// confirmation. A 422 (weak password, mismatch) does not use the token up.
+#[utoipa::path(
+    operation_id = "resetPassword",
+    tag = "passwords",
+    params(("token" = String, Path, description = "The reset token: the last segment of the mailed link.")),
+    request_body = ResetPasswordRequest,
+    responses(
+        (status = 200, description = "The password is reset; sign in with the new one.",
+            body = MessageResponse,
+            headers(("Set-Cookie" = String, description = "Clears the refresh cookie (`Max-Age=0`)."))),
+        (status = 400, description = "The token is invalid, used or expired \
+            (`invalid_reset_token`), or the JSON is malformed (`malformed_json`).", body = ErrorBody),
+        (status = 413, response = PayloadTooLarge),
+        (status = 422, response = ValidationFailed),
+    ),
+)]
+#[patch("/resetpass/<token>", data = "<body>")]
 pub async fn reset(
     client: ClientInfo,
     db: &Db,
@@ -210,8 +253,25 @@ pub async fn reset(
     }))
 }
 
-/// Changes the signed-in user's password; every other session ends.
-#[rocket::post("/change-password", data = "<body>")]
+/// Change the password
+///
+/// Changes the signed-in user's password; every other session ends, this one
+/// goes on.
+#[utoipa::path(
+    operation_id = "changePassword",
+    tag = "passwords",
+    security(("bearer" = [])),
+    request_body = ChangePasswordRequest,
+    responses(
+        (status = 200, description = "The password is changed.", body = MessageResponse),
+        (status = 400, description = "The current password is wrong (`wrong_password`), or the \
+            JSON is malformed (`malformed_json`).", body = ErrorBody),
+        (status = 401, response = Unauthorized),
+        (status = 413, response = PayloadTooLarge),
+        (status = 422, response = ValidationFailed),
+    ),
+)]
+#[post("/change-password", data = "<body>")]
 pub async fn change(
     auth: AuthUser,
     client: ClientInfo,

@@ -1,10 +1,10 @@
 //! Sessions: starting one (for signup and login), refreshing with rotation,
 //! listing, and ending one or all.
 
-use gatepass_common::{ReauthResponse, SessionsResponse};
+use gatepass_common::{ErrorBody, ReauthResponse, SessionsResponse};
 use rocket::http::{CookieJar, Status};
 use rocket::serde::json::Json;
-use rocket::{Request, State};
+use rocket::{delete, get, post, Request, State};
 
 use crate::audit::{record, AuditEvent};
 use crate::auth::cookie::{clear_refresh_cookie, refresh_token, set_refresh_cookie};
@@ -13,6 +13,7 @@ use crate::auth::{AuthUser, ClientInfo};
 use crate::cors::origin_allowed;
 use crate::db::Db;
 use crate::error::{ApiError, ApiResult};
+use crate::openapi::{Refreshed, SignedOut, TooManyAttempts, Unauthorized};
 use crate::state::AppState;
 use crate::store::now_ms;
 use crate::throttle::{self, PerAddress};
@@ -69,13 +70,30 @@ impl<'r> rocket::request::FromRequest<'r> for AllowedOrigin {
     }
 }
 
-/// 201 `{success, accessToken}` and a rotated refresh cookie.
+/// Refresh the access token
+///
+/// 201 `{success, accessToken}` and a rotated refresh cookie. Authorised by the
+/// refresh cookie alone (an `Authorization` header, even expired, is ignored),
+/// so a page on an origin that is not allowed gets 403. Limited per client
+/// address.
 ///
 /// The presented token is either the session's current one (rotate it), one
 /// retired within the grace window (two tabs or processes refreshing at once:
 /// answer with the session's current cookie), or one retired earlier: a
 /// replay, so the session is ended.
-#[rocket::post("/reauth")]
+#[utoipa::path(
+    operation_id = "reauth",
+    tag = "sessions",
+    security(("refreshCookie" = [])),
+    responses(
+        (status = 201, response = Refreshed),
+        (status = 401, response = Unauthorized),
+        (status = 403, description = "The request comes from a page whose origin is not \
+            allowed (`origin_not_allowed`).", body = ErrorBody),
+        (status = 429, response = TooManyAttempts),
+    ),
+)]
+#[post("/reauth")]
 pub async fn reauth(
     _origin: AllowedOrigin,
     _limit: PerAddress<throttle::Reauth>,
@@ -168,8 +186,20 @@ async fn current_token(db: &Db, state: &AppState, session_id: &str) -> ApiResult
         .ok_or_else(|| ApiError::internal("a sealed refresh token does not unseal"))
 }
 
-/// 205: ends this session and clears the cookie.
-#[rocket::post("/logout")]
+/// Sign out
+///
+/// 205: ends this session and clears the cookie. The session's access tokens
+/// stop working here at once.
+#[utoipa::path(
+    operation_id = "logout",
+    tag = "sessions",
+    security(("bearer" = [])),
+    responses(
+        (status = 205, response = SignedOut),
+        (status = 401, response = Unauthorized),
+    ),
+)]
+#[post("/logout")]
 pub async fn logout(
     auth: AuthUser,
     client: ClientInfo,
@@ -189,8 +219,19 @@ pub async fn logout(
     Ok(Status::ResetContent)
 }
 
-/// 205: ends every session of the user, on every device.
-#[rocket::post("/master-logout")]
+/// Sign out everywhere
+///
+/// 205: ends every session of the user, on every device, and clears the cookie.
+#[utoipa::path(
+    operation_id = "masterLogout",
+    tag = "sessions",
+    security(("bearer" = [])),
+    responses(
+        (status = 205, response = SignedOut),
+        (status = 401, response = Unauthorized),
+    ),
+)]
+#[post("/master-logout")]
 pub async fn master_logout(
     auth: AuthUser,
     client: ClientInfo,
@@ -212,8 +253,20 @@ pub async fn master_logout(
     Ok(Status::ResetContent)
 }
 
-/// The user's live sessions (ASVS 3.3.4).
-#[rocket::get("/sessions")]
+/// The user's live sessions
+///
+/// Every live session of the signed-in user (ASVS 3.3.4); `current` marks the
+/// one the request was made with.
+#[utoipa::path(
+    operation_id = "listSessions",
+    tag = "sessions",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The live sessions.", body = SessionsResponse),
+        (status = 401, response = Unauthorized),
+    ),
+)]
+#[get("/sessions")]
 pub async fn list(auth: AuthUser, db: &Db) -> ApiResult<Json<SessionsResponse>> {
     let sessions = db.live_sessions(&auth.user.id).await?;
     Ok(Json(SessionsResponse {
@@ -222,8 +275,23 @@ pub async fn list(auth: AuthUser, db: &Db) -> ApiResult<Json<SessionsResponse>> 
     }))
 }
 
-/// 204: ends one of the user's own sessions; anyone else's is not found.
-#[rocket::delete("/sessions/<id>")]
+/// End one session
+///
+/// 204: ends one of the user's own sessions; anyone else's is not found. Ending
+/// the current session also clears the refresh cookie.
+#[utoipa::path(
+    operation_id = "revokeSession",
+    tag = "sessions",
+    params(("id" = String, Path, description = "A session id from `GET /api/users/sessions`.")),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "The session has ended; no body."),
+        (status = 401, response = Unauthorized),
+        (status = 404, description = "No such session of this user (`session_not_found`).",
+            body = ErrorBody),
+    ),
+)]
+#[delete("/sessions/<id>")]
 pub async fn revoke(
     auth: AuthUser,
     client: ClientInfo,

@@ -1,9 +1,9 @@
 //! Signup, login, and looking users up.
 
-use gatepass_common::{AuthResponse, LoginRequest, SignupRequest, UserResponse};
+use gatepass_common::{AuthResponse, ErrorBody, LoginRequest, SignupRequest, UserResponse};
 use rocket::http::{CookieJar, Status};
 use rocket::serde::json::Json;
-use rocket::State;
+use rocket::{get, post, State};
 
 use super::sessions::start_session;
 use crate::audit::{record, AuditEvent};
@@ -11,6 +11,7 @@ use crate::auth::{AuthUser, ClientInfo};
 use crate::db::Db;
 use crate::error::{ApiError, ApiResult};
 use crate::json::ApiJson;
+use crate::openapi::{PayloadTooLarge, SignedIn, TooManyAttempts, Unauthorized, ValidationFailed};
 use crate::state::AppState;
 use crate::store::{is_unique_violation, NewUser};
 use crate::throttle::{self, LoginThrottle, PerAddress};
@@ -20,8 +21,24 @@ fn email_taken() -> ApiError {
     ApiError::field("email", "Email is already in use")
 }
 
-/// 201 `{success, user, accessToken}` and a refresh cookie.
-#[rocket::post("/signup", data = "<body>")]
+/// Create an account and sign in
+///
+/// 201 `{success, user, accessToken}` and a refresh cookie. A 422 names
+/// invalid fields: a weak or common password, or an email already in use.
+/// Limited per client address.
+#[utoipa::path(
+    operation_id = "signup",
+    tag = "users",
+    request_body = SignupRequest,
+    responses(
+        (status = 201, response = SignedIn),
+        (status = 400, description = "Malformed JSON (`malformed_json`).", body = ErrorBody),
+        (status = 413, response = PayloadTooLarge),
+        (status = 422, response = ValidationFailed),
+        (status = 429, response = TooManyAttempts),
+    ),
+)]
+#[post("/signup", data = "<body>")]
 pub async fn signup(
     _limit: PerAddress<throttle::Signup>,
     db: &Db,
@@ -72,9 +89,24 @@ pub async fn signup(
     ))
 }
 
+/// Sign in
+///
 /// 200 `{success, user, accessToken}` and a refresh cookie; one answer, in one
 /// time, for an unknown email and a wrong password.
-#[rocket::post("/login", data = "<body>")]
+#[utoipa::path(
+    operation_id = "login",
+    tag = "users",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, response = SignedIn),
+        (status = 400, description = "Wrong email or password (`invalid_credentials`, the same \
+            for both), or malformed JSON (`malformed_json`).", body = ErrorBody),
+        (status = 413, response = PayloadTooLarge),
+        (status = 422, response = ValidationFailed),
+        (status = 429, response = TooManyAttempts),
+    ),
+)]
+#[post("/login", data = "<body>")]
 pub async fn login(
     db: &Db,
     state: &State<AppState>,
@@ -122,8 +154,17 @@ pub async fn login(
     }))
 }
 
-/// The signed-in user.
-#[rocket::get("/me")]
+/// The signed-in user
+#[utoipa::path(
+    operation_id = "getMe",
+    tag = "users",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The signed-in user.", body = UserResponse),
+        (status = 401, response = Unauthorized),
+    ),
+)]
+#[get("/me")]
 pub fn me(auth: AuthUser) -> Json<UserResponse> {
     Json(UserResponse {
         success: true,
@@ -131,8 +172,22 @@ pub fn me(auth: AuthUser) -> Json<UserResponse> {
     })
 }
 
+/// A user by id
+///
 /// Any user, by id, for a signed-in caller. A malformed id is simply not found.
-#[rocket::get("/<id>")]
+#[utoipa::path(
+    operation_id = "getUser",
+    tag = "users",
+    params(("id" = String, Path, description = "The user's id (a UUID).")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The user.", body = UserResponse),
+        (status = 401, response = Unauthorized),
+        (status = 404, description = "No such user, or a malformed id (`user_not_found`).",
+            body = ErrorBody),
+    ),
+)]
+#[get("/<id>")]
 pub async fn user_by_id(_auth: AuthUser, db: &Db, id: &str) -> ApiResult<Json<UserResponse>> {
     let id = uuid::Uuid::parse_str(id).map_err(|_| ApiError::UserNotFound)?;
     let user = db
