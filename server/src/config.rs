@@ -56,6 +56,8 @@ const SETTINGS: &[&str] = &[
     "AUTH_FORGOT_COOLDOWN",
     "GATEPASS_PRUNE_INTERVAL",
     "GATEPASS_AUDIT_RETENTION",
+    "GATEPASS_SESSION_CACHE_TTL",
+    "GATEPASS_DB_SYNCHRONOUS",
 ];
 
 /// The settings as written, before they are checked.
@@ -89,6 +91,8 @@ struct RawConfig {
     auth_forgot_cooldown: Option<String>,
     gatepass_prune_interval: Option<String>,
     gatepass_audit_retention: Option<String>,
+    gatepass_session_cache_ttl: Option<String>,
+    gatepass_db_synchronous: Option<String>,
 }
 
 /// A key that must never be printed: `Debug` shows only its length.
@@ -137,6 +141,22 @@ pub enum MailConfig {
     Outbox(PathBuf),
 }
 
+/// SQLite's `synchronous` setting (see [`Config::db_synchronous`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DbSynchronous {
+    Normal,
+    Full,
+}
+
+impl DbSynchronous {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DbSynchronous::Normal => "normal",
+            DbSynchronous::Full => "full",
+        }
+    }
+}
+
 /// The whole, checked configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -164,6 +184,19 @@ pub struct Config {
     /// How often dead sessions, tokens and counters are removed.
     pub prune_interval: Duration,
     pub audit_retention: Duration,
+    /// How long a protected request may rely on a cached session lookup: the
+    /// bound on how late this process notices a session ended by *another*
+    /// server process on the same database (its own writes take effect at
+    /// once). Zero turns the cache off. See `cache.rs`.
+    pub session_cache_ttl: Duration,
+    /// SQLite's `synchronous` for every connection: `full` (the default) or
+    /// `normal`. In WAL mode, `normal` does not wait for the disk at each
+    /// commit, only at checkpoints: the database never corrupts, but a power
+    /// loss or OS crash (not a server crash) can roll back the last commits
+    /// (a rotation, which signs the client out; or a logout, reset or session
+    /// end, which then did not happen). `full` waits for the disk at every
+    /// commit, which bounds writes (rotations, logins) by the disk's fsync time.
+    pub db_synchronous: DbSynchronous,
     /// What was done on the operator's behalf (generated secrets), to log once
     /// the logger runs.
     pub notices: Vec<String>,
@@ -417,7 +450,38 @@ impl Config {
             Duration::from_secs(90 * 86_400),
         )?;
 
+        let session_cache_ttl = duration_setting(
+            "GATEPASS_SESSION_CACHE_TTL",
+            raw.gatepass_session_cache_ttl,
+            crate::cache::DEFAULT_TTL,
+        )?;
+        if session_cache_ttl > Duration::from_secs(60) {
+            return Err(invalid(
+                "GATEPASS_SESSION_CACHE_TTL",
+                "must be at most 60s (it bounds how late a logout elsewhere is noticed)",
+            ));
+        }
+
+        let db_synchronous = match raw
+            .gatepass_db_synchronous
+            .as_deref()
+            .map(|s| s.trim().to_ascii_lowercase())
+            .as_deref()
+        {
+            // Durability first: a logout or reset must survive a power loss.
+            None | Some("full") => DbSynchronous::Full,
+            Some("normal") => DbSynchronous::Normal,
+            Some(other) => {
+                return Err(invalid(
+                    "GATEPASS_DB_SYNCHRONOUS",
+                    format!("must be normal or full (got {other:?})"),
+                ))
+            }
+        };
+
         Ok(Config {
+            session_cache_ttl,
+            db_synchronous,
             limits,
             prune_interval,
             audit_retention,
@@ -451,6 +515,14 @@ impl Config {
             None => false.into(),
         };
         base.merge(("databases.gatepass.url", self.database_url.clone()))
+            .merge((
+                format!("databases.gatepass.{}", crate::db::SESSION_CACHE_TTL_KEY),
+                self.session_cache_ttl.as_millis() as u64,
+            ))
+            .merge((
+                format!("databases.gatepass.{}", crate::db::SYNCHRONOUS_KEY),
+                self.db_synchronous.as_str(),
+            ))
             .merge(("ip_header", ip_header))
             // Our logger (see logging.rs) does the logging; Rocket's own request
             // lines would print reset tokens that sit in the path.
@@ -538,6 +610,35 @@ mod tests {
             "{err}"
         );
         assert!(err.to_string().contains("32"), "{err}");
+    }
+
+    #[test]
+    fn session_cache_and_synchronous_settings() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.session_cache_ttl, crate::cache::DEFAULT_TTL);
+        assert_eq!(c.db_synchronous, DbSynchronous::Full);
+        let c = config(&[
+            ("GATEPASS_SESSION_CACHE_TTL", "0s"),
+            ("GATEPASS_DB_SYNCHRONOUS", "NORMAL"),
+        ])
+        .unwrap();
+        assert!(c.session_cache_ttl.is_zero());
+        assert_eq!(c.db_synchronous, DbSynchronous::Normal);
+        let figment = c.rocket_figment(rocket::Config::figment());
+        assert_eq!(
+            figment
+                .extract_inner::<String>("databases.gatepass.synchronous")
+                .unwrap(),
+            "normal"
+        );
+        assert_eq!(
+            figment
+                .extract_inner::<u64>("databases.gatepass.session_cache_ttl_ms")
+                .unwrap(),
+            0
+        );
+        assert!(config(&[("GATEPASS_SESSION_CACHE_TTL", "2m")]).is_err());
+        assert!(config(&[("GATEPASS_DB_SYNCHRONOUS", "off")]).is_err());
     }
 
     #[test]

@@ -1,29 +1,26 @@
 //! The `audit_events` table.
 
-use super::now_ms;
-use crate::db::Db;
+use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 
-impl Db {
-    pub async fn insert_audit_event(
-        &self,
-        event: &str,
-        user_id: Option<&str>,
-        session_id: Option<&str>,
-        ip: Option<&str>,
-        user_agent: Option<&str>,
-    ) -> sqlx::Result<()> {
-        sqlx::query(
-            "INSERT INTO audit_events (at, event, user_id, session_id, ip, user_agent)
-             VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(now_ms())
-        .bind(event)
-        .bind(user_id)
-        .bind(session_id)
-        .bind(ip)
-        .bind(user_agent)
-        .execute(&self.0)
-        .await?;
-        Ok(())
+use crate::audit::AuditRow;
+
+/// Stores `rows` with one INSERT (the audit writer's batches).
+pub async fn insert_audit_events(pool: &SqlitePool, rows: &[AuditRow]) -> sqlx::Result<()> {
+    if rows.is_empty() {
+        return Ok(());
     }
+    let mut insert: QueryBuilder<Sqlite> = QueryBuilder::new(
+        "INSERT INTO audit_events (at, event, user_id, session_id, ip, user_agent) ",
+    );
+    insert.push_values(rows, |mut values, row| {
+        values
+            .push_bind(row.at)
+            .push_bind(row.event)
+            .push_bind(row.user_id.as_deref())
+            .push_bind(row.session_id.as_deref())
+            .push_bind(row.ip.as_deref())
+            .push_bind(row.user_agent.as_deref());
+    });
+    insert.build().execute(pool).await?;
+    Ok(())
 }

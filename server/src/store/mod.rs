@@ -8,6 +8,7 @@ mod sessions;
 mod throttles;
 mod users;
 
+pub use audit::insert_audit_events;
 pub use prune::Pruned;
 pub use sessions::{RefreshLookup, SessionRecord};
 pub use throttles::ThrottleState;

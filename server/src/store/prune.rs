@@ -24,24 +24,24 @@ impl Db {
         let sessions =
             sqlx::query("DELETE FROM sessions WHERE ended_at IS NOT NULL OR expires_at <= ?")
                 .bind(now)
-                .execute(&self.0)
+                .execute(self.0.writer())
                 .await?
                 .rows_affected();
         let resets = sqlx::query("DELETE FROM password_resets WHERE expires_at <= ?")
             .bind(now)
-            .execute(&self.0)
+            .execute(self.0.writer())
             .await?
             .rows_affected();
         let throttles =
             sqlx::query("DELETE FROM throttles WHERE window_start <= ? AND locked_until <= ?")
                 .bind(now - throttle_idle_ms)
                 .bind(now)
-                .execute(&self.0)
+                .execute(self.0.writer())
                 .await?
                 .rows_affected();
         let audit_events = sqlx::query("DELETE FROM audit_events WHERE at <= ?")
             .bind(now - audit_retention_ms)
-            .execute(&self.0)
+            .execute(self.0.writer())
             .await?
             .rows_affected();
         Ok(Pruned {

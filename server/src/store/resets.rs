@@ -24,7 +24,7 @@ impl Db {
         .bind(token_hash)
         .bind(now)
         .bind(now + ttl_ms)
-        .execute(&self.0)
+        .execute(self.0.writer())
         .await?;
         Ok(())
     }

@@ -96,14 +96,23 @@ impl Db {
         Ok(session)
     }
 
-    /// The user of a live session, in one query: what every protected route
-    /// needs to know. `None` when the session has ended, expired, or is not
-    /// this user's.
+    /// The user of a live session: what every protected route needs to know.
+    /// `None` when the session has ended, expired, or is not this user's.
+    ///
+    /// Answered from the session cache when it can be (see `cache.rs`: every
+    /// write through this server that ends a session invalidates it at once;
+    /// writes by other processes show within the cache's TTL), else with one
+    /// query.
     pub async fn live_session_user(
         &self,
         session_id: &str,
         user_id: &str,
     ) -> sqlx::Result<Option<UserRecord>> {
+        let cache = self.0.sessions();
+        if let Some(user) = cache.get(session_id, user_id, now_ms()) {
+            return Ok(Some(user));
+        }
+        let ticket = cache.ticket();
         let row: Option<UserSession> = sqlx::query_as(
             "SELECT u.id, u.first_name, u.last_name, u.email, u.password_hash, u.created_at,
                     s.expires_at AS s_expires_at, s.ended_at AS s_ended_at
@@ -115,9 +124,11 @@ impl Db {
         .fetch_optional(&self.0)
         .await?;
         let now = now_ms();
-        Ok(row
-            .filter(|r| r.s_ended_at.is_none() && r.s_expires_at > now)
-            .map(|r| r.user))
+        let live = row.filter(|r| r.s_ended_at.is_none() && r.s_expires_at > now);
+        if let Some(live) = &live {
+            cache.put(ticket, session_id, &live.user, live.s_expires_at);
+        }
+        Ok(live.map(|r| r.user))
     }
 
     /// Finds the session a refresh token belongs to, whether the token is the
@@ -164,7 +175,7 @@ impl Db {
         .bind(session_id)
         .bind(old_hash)
         .bind(now)
-        .execute(&self.0)
+        .execute(self.0.writer())
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -190,9 +201,10 @@ impl Db {
             sqlx::query("UPDATE sessions SET ended_at = ? WHERE id = ? AND ended_at IS NULL")
                 .bind(now_ms())
                 .bind(session_id)
-                .execute(&self.0)
-                .await?;
-        Ok(done.rows_affected() == 1)
+                .execute(self.0.writer())
+                .await;
+        self.0.sessions().invalidate_session(session_id);
+        Ok(done?.rows_affected() == 1)
     }
 
     /// Ends one of `user_id`'s sessions; another user's session is left alone.
@@ -203,12 +215,15 @@ impl Db {
         .bind(now_ms())
         .bind(session_id)
         .bind(user_id)
-        .execute(&self.0)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        .execute(self.0.writer())
+        .await;
+        self.0.sessions().invalidate_session(session_id);
+        Ok(done?.rows_affected() == 1)
     }
 
     /// Ends every session of a user, except `keep` if given. Returns how many.
+    /// Often part of a transaction: the cache holds the user uncached for a
+    /// moment, so the rows before the commit cannot be cached meanwhile.
     pub async fn end_all_sessions(
         &self,
         conn: &mut sqlx::SqliteConnection,
@@ -223,8 +238,9 @@ impl Db {
         .bind(user_id)
         .bind(keep)
         .execute(conn)
-        .await?;
-        Ok(done.rows_affected())
+        .await;
+        self.0.sessions().invalidate_user(user_id);
+        Ok(done?.rows_affected())
     }
 
     /// The user's live sessions, most recently used first.

@@ -27,7 +27,7 @@ impl Db {
         .bind(bucket)
         .bind(now)
         .bind(window_ms)
-        .fetch_one(&self.0)
+        .fetch_one(self.0.writer())
         .await
     }
 
@@ -49,7 +49,7 @@ impl Db {
         sqlx::query("UPDATE throttles SET locked_until = MAX(locked_until, ?) WHERE bucket = ?")
             .bind(until)
             .bind(bucket)
-            .execute(&self.0)
+            .execute(self.0.writer())
             .await?;
         Ok(())
     }
@@ -57,7 +57,7 @@ impl Db {
     pub async fn throttle_clear(&self, bucket: &str) -> sqlx::Result<()> {
         sqlx::query("DELETE FROM throttles WHERE bucket = ?")
             .bind(bucket)
-            .execute(&self.0)
+            .execute(self.0.writer())
             .await?;
         Ok(())
     }

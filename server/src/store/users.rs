@@ -82,18 +82,21 @@ impl Db {
             .await
     }
 
-    /// Sets a new password hash.
+    /// Sets a new password hash (and forgets the user's cached sessions,
+    /// which carry the old one).
     pub async fn set_password_hash(
         &self,
         tx: &mut sqlx::SqliteConnection,
         user_id: &str,
         password_hash: &str,
     ) -> sqlx::Result<()> {
-        sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
+        let done = sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
             .bind(password_hash)
             .bind(user_id)
             .execute(tx)
-            .await?;
+            .await;
+        self.0.sessions().invalidate_user(user_id);
+        done?;
         Ok(())
     }
 }
