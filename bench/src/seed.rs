@@ -53,7 +53,7 @@ pub async fn seed(
     let mut conn = SqliteConnection::connect_with(&options)
         .await
         .map_err(sql_err("open"))?;
-    sqlx::migrate!("../server/migrations")
+    sqlx::migrate!("../server/migrations/sqlite")
         .run(&mut conn)
         .await
         .map_err(|e| format!("seeding (migrations): {e}"))?;

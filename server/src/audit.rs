@@ -5,10 +5,9 @@
 use std::time::Duration;
 
 use rocket::tokio::sync::{mpsc, oneshot};
-use sqlx::SqlitePool;
 
 use crate::auth::ClientInfo;
-use crate::db::Db;
+use crate::db::{Backend, Db};
 use crate::store::{insert_audit_events, now_ms};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,7 +76,7 @@ pub async fn record(
     };
     if let Err(row) = db.0.audit().submit(row).await {
         // No writer running: store the row here.
-        if let Err(e) = insert_audit_events(db.0.writer(), std::slice::from_ref(&row)).await {
+        if let Err(e) = insert_audit_events(db.0.backend(), std::slice::from_ref(&row)).await {
             log::error!(target: "gatepass::audit", "audit event {} not stored: {e}", row.event);
         }
     }
@@ -118,15 +117,15 @@ pub struct AuditWriter {
 }
 
 impl AuditWriter {
-    /// Starts the writer on the current Tokio runtime, writing through `pool`
-    /// (the store's writer connection); with no runtime, rows are handed back
-    /// to the caller to store.
-    pub fn spawn(pool: SqlitePool) -> AuditWriter {
+    /// Starts the writer on the current Tokio runtime, writing to `backend`
+    /// (through the store's writer connection on SQLite); with no runtime,
+    /// rows are handed back to the caller to store.
+    pub fn spawn(backend: Backend) -> AuditWriter {
         let Ok(runtime) = rocket::tokio::runtime::Handle::try_current() else {
             return AuditWriter { queue: None };
         };
         let (queue, rows) = mpsc::channel(QUEUE);
-        runtime.spawn(write_forever(pool, rows));
+        runtime.spawn(write_forever(backend, rows));
         AuditWriter { queue: Some(queue) }
     }
 
@@ -153,7 +152,7 @@ impl AuditWriter {
     }
 }
 
-async fn write_forever(pool: SqlitePool, mut messages: mpsc::Receiver<Message>) {
+async fn write_forever(backend: Backend, mut messages: mpsc::Receiver<Message>) {
     let mut batch = Vec::with_capacity(BATCH);
     let mut flushed = Vec::new();
     while let Some(first) = messages.recv().await {
@@ -168,7 +167,7 @@ async fn write_forever(pool: SqlitePool, mut messages: mpsc::Receiver<Message>) 
             }
         }
         if !batch.is_empty() {
-            if let Err(e) = insert_audit_events(&pool, &batch).await {
+            if let Err(e) = insert_audit_events(&backend, &batch).await {
                 log::error!(
                     target: "gatepass::audit",
                     "{} audit event(s) not stored: {e}",

@@ -385,10 +385,12 @@ impl Config {
                 data_dir.join("gatepass.db").display()
             )
         });
-        if !database_url.starts_with("sqlite:") {
+        let on_postgres =
+            database_url.starts_with("postgres://") || database_url.starts_with("postgresql://");
+        if !on_postgres && !database_url.starts_with("sqlite:") {
             return Err(invalid(
                 "DATABASE_URL",
-                "only sqlite: URLs are supported by this build",
+                "must be a sqlite:, postgres: or postgresql: URL",
             ));
         }
 
@@ -450,10 +452,17 @@ impl Config {
             Duration::from_secs(90 * 86_400),
         )?;
 
+        // PostgreSQL is the backend for several server processes, and a cached
+        // session would outlive a logout made through another of them; so
+        // there the cache is off unless asked for.
         let session_cache_ttl = duration_setting(
             "GATEPASS_SESSION_CACHE_TTL",
             raw.gatepass_session_cache_ttl,
-            crate::cache::DEFAULT_TTL,
+            if on_postgres {
+                Duration::ZERO
+            } else {
+                crate::cache::DEFAULT_TTL
+            },
         )?;
         if session_cache_ttl > Duration::from_secs(60) {
             return Err(invalid(
@@ -638,6 +647,18 @@ mod tests {
             0
         );
         assert!(config(&[("GATEPASS_SESSION_CACHE_TTL", "2m")]).is_err());
+        let on_postgres = config(&[("DATABASE_URL", "postgres://gatepass@127.0.0.1/gatepass")]);
+        assert!(on_postgres.unwrap().session_cache_ttl.is_zero());
+        let on_postgres = config(&[
+            ("DATABASE_URL", "postgresql://gatepass@127.0.0.1/gatepass"),
+            ("GATEPASS_SESSION_CACHE_TTL", "1s"),
+        ]);
+        assert_eq!(
+            on_postgres.unwrap().session_cache_ttl,
+            Duration::from_secs(1)
+        );
+        let err = config(&[("DATABASE_URL", "mysql://localhost/gatepass")]).unwrap_err();
+        assert!(err.to_string().contains("DATABASE_URL"), "{err}");
         assert!(config(&[("GATEPASS_DB_SYNCHRONOUS", "off")]).is_err());
     }
 

@@ -4,6 +4,7 @@
 //! so tests can replay old tokens.
 
 pub mod cli;
+pub mod database;
 pub mod http;
 pub mod server;
 pub mod smtp;

@@ -46,6 +46,12 @@ impl ServerBuilder {
             .env("SMTP_TLS", "none")
     }
 
+    /// Uses `other`'s database (a second server process beside it). Secrets
+    /// are not shared by this: set them on both.
+    pub fn database_of(self, other: &Server) -> Self {
+        self.env("DATABASE_URL", other.database_url())
+    }
+
     /// Reuses a data folder (to start a second server on the same database).
     pub fn data_dir(mut self, dir: TempDir) -> Self {
         self.data_dir = Some(dir);
@@ -57,6 +63,7 @@ impl ServerBuilder {
             .data_dir
             .unwrap_or_else(|| tempfile::tempdir().expect("temp dir"));
         let log_path = data_dir.path().join("server.log");
+        let database_url = crate::database::url_for(data_dir.path());
         let mut command = Command::new(binary("gatepass-server"));
         // A clean environment: nothing from the developer's shell or .env.
         command
@@ -67,6 +74,7 @@ impl ServerBuilder {
             .env("ROCKET_PORT", "0")
             .env("ROCKET_WORKERS", "4")
             .env("GATEPASS_DATA_DIR", data_dir.path())
+            .env("DATABASE_URL", &database_url)
             .env("GATEPASS_LOG", "info")
             .env("AUTH_BCRYPT_COST", "10")
             .env("AUTH_CORS_ORIGINS", "http://localhost:3000")
@@ -107,11 +115,17 @@ impl ServerBuilder {
                 panic!("gatepass-server did not start; its log:\n{log}");
             }
         };
+        let database_url = self
+            .settings
+            .iter()
+            .find(|(name, _)| name == "DATABASE_URL")
+            .map_or(database_url, |(_, url)| url.clone());
         Server {
             child,
             base_url,
             data_dir,
             log_path,
+            database_url,
         }
     }
 }
@@ -122,6 +136,7 @@ pub struct Server {
     pub base_url: String,
     data_dir: TempDir,
     log_path: PathBuf,
+    database_url: String,
 }
 
 impl Server {
@@ -183,15 +198,13 @@ impl Server {
             .collect()
     }
 
-    /// A connection to the server's database, beside the server's own.
-    async fn database(&self) -> sqlx::SqliteConnection {
-        use sqlx::ConnectOptions;
-        sqlx::sqlite::SqliteConnectOptions::new()
-            .filename(self.data_dir.path().join("gatepass.db"))
-            .busy_timeout(Duration::from_secs(10))
-            .connect()
-            .await
-            .expect("open the test database")
+    /// The `DATABASE_URL` the server was started with.
+    pub fn database_url(&self) -> &str {
+        &self.database_url
+    }
+
+    async fn database(&self) -> sqlx::AnyConnection {
+        crate::database::connect(&self.database_url).await
     }
 
     /// Stops the server and hands back its data folder.

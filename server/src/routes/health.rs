@@ -20,10 +20,7 @@ use crate::error::{ApiError, ApiResult};
 )]
 #[get("/health")]
 pub async fn health(db: &Db) -> ApiResult<Json<Health>> {
-    sqlx::query("SELECT 1")
-        .execute(&db.0)
-        .await
-        .map_err(|_| ApiError::Unavailable)?;
+    db.ping().await.map_err(|_| ApiError::Unavailable)?;
     Ok(Json(Health {
         status: "ok".into(),
     }))

@@ -11,7 +11,7 @@ use crate::auth::cookie::{clear_refresh_cookie, refresh_token, set_refresh_cooki
 use crate::auth::opaque::{OpaqueTokens, Purpose};
 use crate::auth::{AuthUser, ClientInfo};
 use crate::cors::origin_allowed;
-use crate::db::Db;
+use crate::db::{Db, Tx};
 use crate::error::{ApiError, ApiResult};
 use crate::openapi::{Refreshed, SignedOut, TooManyAttempts, Unauthorized};
 use crate::state::AppState;
@@ -23,7 +23,7 @@ use crate::throttle::{self, PerAddress};
 /// token, with the new session's id.
 pub async fn start_session(
     db: &Db,
-    conn: &mut sqlx::SqliteConnection,
+    tx: &mut Tx,
     state: &AppState,
     jar: &CookieJar<'_>,
     user_id: &str,
@@ -34,7 +34,7 @@ pub async fn start_session(
     let sealed = state.opaque.seal(&refresh, &hash);
     let session = db
         .insert_session(
-            conn,
+            tx,
             user_id,
             &hash,
             &sealed,
@@ -238,9 +238,9 @@ pub async fn master_logout(
     db: &Db,
     jar: &CookieJar<'_>,
 ) -> ApiResult<Status> {
-    let mut conn = db.0.acquire().await?;
-    db.end_all_sessions(&mut conn, &auth.user.id, None).await?;
-    drop(conn);
+    let mut tx = db.0.begin().await?;
+    db.end_all_sessions(&mut tx, &auth.user.id, None).await?;
+    tx.commit().await?;
     clear_refresh_cookie(jar);
     record(
         db,

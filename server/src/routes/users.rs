@@ -135,10 +135,10 @@ pub async fn login(
     };
     throttle.succeeded().await?;
 
-    let mut conn = db.0.acquire().await?;
+    let mut tx = db.0.begin().await?;
     let (session_id, access_token) =
-        start_session(db, &mut conn, state, jar, &user.id, &client).await?;
-    drop(conn);
+        start_session(db, &mut tx, state, jar, &user.id, &client).await?;
+    tx.commit().await?;
     record(
         db,
         AuditEvent::LoginSucceeded,

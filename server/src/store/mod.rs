@@ -16,6 +16,19 @@ pub use users::{NewUser, UserRecord};
 
 use time::OffsetDateTime;
 
+use crate::db::{on_conn, Db};
+
+impl Db {
+    /// Whether the database answers.
+    pub async fn ping(&self) -> sqlx::Result<()> {
+        on_conn!(self.0.reader(), |pool| sqlx::query("SELECT 1")
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?;
+        Ok(())
+    }
+}
+
 /// Now, in the store's unit: Unix milliseconds.
 pub fn now_ms() -> i64 {
     (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64

@@ -3,7 +3,7 @@
 //! and audit events past their retention.
 
 use super::now_ms;
-use crate::db::Db;
+use crate::db::{on_conn, Db};
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Pruned {
@@ -21,34 +21,37 @@ impl Db {
         audit_retention_ms: i64,
     ) -> sqlx::Result<Pruned> {
         let now = now_ms();
-        let sessions =
-            sqlx::query("DELETE FROM sessions WHERE ended_at IS NOT NULL OR expires_at <= ?")
+        on_conn!(self.0.writer(), |pool| {
+            let sessions =
+                sqlx::query("DELETE FROM sessions WHERE ended_at IS NOT NULL OR expires_at <= $1")
+                    .bind(now)
+                    .execute(pool)
+                    .await?
+                    .rows_affected();
+            let resets = sqlx::query("DELETE FROM password_resets WHERE expires_at <= $1")
                 .bind(now)
-                .execute(self.0.writer())
+                .execute(pool)
                 .await?
                 .rows_affected();
-        let resets = sqlx::query("DELETE FROM password_resets WHERE expires_at <= ?")
+            let throttles = sqlx::query(
+                "DELETE FROM throttles WHERE window_start <= $1 AND locked_until <= $2",
+            )
+            .bind(now - throttle_idle_ms)
             .bind(now)
-            .execute(self.0.writer())
+            .execute(pool)
             .await?
             .rows_affected();
-        let throttles =
-            sqlx::query("DELETE FROM throttles WHERE window_start <= ? AND locked_until <= ?")
-                .bind(now - throttle_idle_ms)
-                .bind(now)
-                .execute(self.0.writer())
+            let audit_events = sqlx::query("DELETE FROM audit_events WHERE at <= $1")
+                .bind(now - audit_retention_ms)
+                .execute(pool)
                 .await?
                 .rows_affected();
-        let audit_events = sqlx::query("DELETE FROM audit_events WHERE at <= ?")
-            .bind(now - audit_retention_ms)
-            .execute(self.0.writer())
-            .await?
-            .rows_affected();
-        Ok(Pruned {
-            sessions,
-            resets,
-            throttles,
-            audit_events,
+            Ok(Pruned {
+                sessions,
+                resets,
+                throttles,
+                audit_events,
+            })
         })
     }
 }

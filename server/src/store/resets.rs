@@ -1,7 +1,7 @@
 //! The `password_resets` table.
 
 use super::{now_ms, UserRecord};
-use crate::db::Db;
+use crate::db::{on_conn, on_tx, Db, Tx};
 
 impl Db {
     /// Stores the user's reset token, replacing any earlier one.
@@ -12,9 +12,9 @@ impl Db {
         ttl_ms: i64,
     ) -> sqlx::Result<()> {
         let now = now_ms();
-        sqlx::query(
+        on_conn!(self.0.writer(), |pool| sqlx::query(
             "INSERT INTO password_resets (user_id, token_hash, created_at, expires_at)
-             VALUES (?, ?, ?, ?)
+             VALUES ($1, $2, $3, $4)
              ON CONFLICT (user_id) DO UPDATE
                SET token_hash = excluded.token_hash,
                    created_at = excluded.created_at,
@@ -24,37 +24,36 @@ impl Db {
         .bind(token_hash)
         .bind(now)
         .bind(now + ttl_ms)
-        .execute(self.0.writer())
-        .await?;
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
         Ok(())
     }
 
     /// The user an unexpired reset token belongs to (without using it up).
     pub async fn reset_token_user(&self, token_hash: &[u8]) -> sqlx::Result<Option<UserRecord>> {
-        sqlx::query_as(
+        on_conn!(self.0.reader(), |pool| sqlx::query_as(
             "SELECT u.id, u.first_name, u.last_name, u.email, u.password_hash, u.created_at
                FROM password_resets r JOIN users u ON u.id = r.user_id
-              WHERE r.token_hash = ? AND r.expires_at > ?",
+              WHERE r.token_hash = $1 AND r.expires_at > $2",
         )
         .bind(token_hash)
         .bind(now_ms())
-        .fetch_optional(&self.0)
-        .await
+        .fetch_optional(pool)
+        .await)
     }
 
     /// Uses up a reset token: true for exactly one caller, and only while the
     /// token is unexpired.
-    pub async fn consume_reset_token(
-        &self,
-        conn: &mut sqlx::SqliteConnection,
-        token_hash: &[u8],
-    ) -> sqlx::Result<bool> {
-        let done =
-            sqlx::query("DELETE FROM password_resets WHERE token_hash = ? AND expires_at > ?")
-                .bind(token_hash)
-                .bind(now_ms())
-                .execute(conn)
-                .await?;
-        Ok(done.rows_affected() == 1)
+    pub async fn consume_reset_token(&self, tx: &mut Tx, token_hash: &[u8]) -> sqlx::Result<bool> {
+        let done = on_tx!(tx, |conn| sqlx::query(
+            "DELETE FROM password_resets WHERE token_hash = $1 AND expires_at > $2"
+        )
+        .bind(token_hash)
+        .bind(now_ms())
+        .execute(conn)
+        .await
+        .map(|done| done.rows_affected()))?;
+        Ok(done == 1)
     }
 }

@@ -3,7 +3,7 @@
 use gatepass_common::SessionInfo;
 
 use super::{now_ms, rfc3339, UserRecord};
-use crate::db::Db;
+use crate::db::{on_conn, on_tx, Db, Tx};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SessionRecord {
@@ -61,7 +61,7 @@ impl Db {
     /// Starts a session whose current refresh token has `token_hash`.
     pub async fn insert_session(
         &self,
-        conn: &mut sqlx::SqliteConnection,
+        tx: &mut Tx,
         user_id: &str,
         token_hash: &[u8],
         token_sealed: &[u8],
@@ -78,10 +78,11 @@ impl Db {
             ended_at: None,
             user_agent: user_agent.map(str::to_owned),
         };
-        sqlx::query(
+        on_tx!(tx, |conn| {
+            sqlx::query(
             "INSERT INTO sessions
                (id, user_id, created_at, last_used_at, expires_at, user_agent, current_hash, current_sealed)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(&session.id)
         .bind(&session.user_id)
@@ -92,7 +93,9 @@ impl Db {
         .bind(token_hash)
         .bind(token_sealed)
         .execute(conn)
-        .await?;
+        .await
+        .map(|done| done.rows_affected())
+        })?;
         Ok(session)
     }
 
@@ -113,16 +116,16 @@ impl Db {
             return Ok(Some(user));
         }
         let ticket = cache.ticket();
-        let row: Option<UserSession> = sqlx::query_as(
+        let row: Option<UserSession> = on_conn!(self.0.reader(), |pool| sqlx::query_as(
             "SELECT u.id, u.first_name, u.last_name, u.email, u.password_hash, u.created_at,
                     s.expires_at AS s_expires_at, s.ended_at AS s_ended_at
              FROM sessions s JOIN users u ON u.id = s.user_id
-             WHERE s.id = ? AND s.user_id = ?",
+             WHERE s.id = $1 AND s.user_id = $2",
         )
         .bind(session_id)
         .bind(user_id)
-        .fetch_optional(&self.0)
-        .await?;
+        .fetch_optional(pool)
+        .await)?;
         let now = now_ms();
         let live = row.filter(|r| r.s_ended_at.is_none() && r.s_expires_at > now);
         if let Some(live) = &live {
@@ -137,18 +140,21 @@ impl Db {
         &self,
         token_hash: &[u8],
     ) -> sqlx::Result<Option<RefreshLookup>> {
-        sqlx::query_as(&format!(
-            "SELECT {SESSION_COLUMNS}, NULL AS retired_at, s.current_hash, s.current_sealed
-               FROM sessions s WHERE s.current_hash = ?1
+        // The NULL is typed so that PostgreSQL's UNION needs no guess.
+        let query = format!(
+            "SELECT {SESSION_COLUMNS}, CAST(NULL AS BIGINT) AS retired_at,
+                    s.current_hash, s.current_sealed
+               FROM sessions s WHERE s.current_hash = $1
              UNION ALL
              SELECT {SESSION_COLUMNS}, r.retired_at, s.current_hash, s.current_sealed
                FROM retired_refresh_tokens r JOIN sessions s ON s.id = r.session_id
-              WHERE r.hash = ?1
+              WHERE r.hash = $1
              LIMIT 1"
-        ))
-        .bind(token_hash)
-        .fetch_optional(&self.0)
-        .await
+        );
+        on_conn!(self.0.reader(), |pool| sqlx::query_as(&query)
+            .bind(token_hash)
+            .fetch_optional(pool)
+            .await)
     }
 
     /// Replaces the session's current refresh token, if it is still
@@ -163,10 +169,10 @@ impl Db {
         ttl_ms: i64,
     ) -> sqlx::Result<bool> {
         let now = now_ms();
-        let done = sqlx::query(
+        let done = on_conn!(self.0.writer(), |pool| sqlx::query(
             "UPDATE sessions
-                SET current_hash = ?, current_sealed = ?, last_used_at = ?, expires_at = ?
-              WHERE id = ? AND current_hash = ? AND ended_at IS NULL AND expires_at > ?",
+                SET current_hash = $1, current_sealed = $2, last_used_at = $3, expires_at = $4
+              WHERE id = $5 AND current_hash = $6 AND ended_at IS NULL AND expires_at > $3",
         )
         .bind(new_hash)
         .bind(new_sealed)
@@ -174,10 +180,10 @@ impl Db {
         .bind(now + ttl_ms)
         .bind(session_id)
         .bind(old_hash)
-        .bind(now)
-        .execute(self.0.writer())
-        .await?;
-        Ok(done.rows_affected() == 1)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+        Ok(done == 1)
     }
 
     /// The session's current refresh token (sealed) and its hash, if live.
@@ -185,40 +191,44 @@ impl Db {
         &self,
         session_id: &str,
     ) -> sqlx::Result<Option<(Vec<u8>, Vec<u8>)>> {
-        sqlx::query_as(
+        on_conn!(self.0.reader(), |pool| sqlx::query_as(
             "SELECT current_hash, current_sealed FROM sessions
-              WHERE id = ? AND ended_at IS NULL AND expires_at > ?",
+              WHERE id = $1 AND ended_at IS NULL AND expires_at > $2",
         )
         .bind(session_id)
         .bind(now_ms())
-        .fetch_optional(&self.0)
-        .await
+        .fetch_optional(pool)
+        .await)
     }
 
     /// Ends one session. Returns whether it was live.
     pub async fn end_session(&self, session_id: &str) -> sqlx::Result<bool> {
-        let done =
-            sqlx::query("UPDATE sessions SET ended_at = ? WHERE id = ? AND ended_at IS NULL")
-                .bind(now_ms())
-                .bind(session_id)
-                .execute(self.0.writer())
-                .await;
+        let done = on_conn!(self.0.writer(), |pool| sqlx::query(
+            "UPDATE sessions SET ended_at = $1 WHERE id = $2 AND ended_at IS NULL"
+        )
+        .bind(now_ms())
+        .bind(session_id)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()));
         self.0.sessions().invalidate_session(session_id);
-        Ok(done?.rows_affected() == 1)
+        Ok(done? == 1)
     }
 
     /// Ends one of `user_id`'s sessions; another user's session is left alone.
     pub async fn end_user_session(&self, user_id: &str, session_id: &str) -> sqlx::Result<bool> {
-        let done = sqlx::query(
-            "UPDATE sessions SET ended_at = ? WHERE id = ? AND user_id = ? AND ended_at IS NULL",
+        let done = on_conn!(self.0.writer(), |pool| sqlx::query(
+            "UPDATE sessions SET ended_at = $1
+              WHERE id = $2 AND user_id = $3 AND ended_at IS NULL",
         )
         .bind(now_ms())
         .bind(session_id)
         .bind(user_id)
-        .execute(self.0.writer())
-        .await;
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()));
         self.0.sessions().invalidate_session(session_id);
-        Ok(done?.rows_affected() == 1)
+        Ok(done? == 1)
     }
 
     /// Ends every session of a user, except `keep` if given. Returns how many.
@@ -226,33 +236,35 @@ impl Db {
     /// moment, so the rows before the commit cannot be cached meanwhile.
     pub async fn end_all_sessions(
         &self,
-        conn: &mut sqlx::SqliteConnection,
+        tx: &mut Tx,
         user_id: &str,
         keep: Option<&str>,
     ) -> sqlx::Result<u64> {
-        let done = sqlx::query(
-            "UPDATE sessions SET ended_at = ?
-              WHERE user_id = ? AND ended_at IS NULL AND id IS NOT ?",
+        let done = on_tx!(tx, |conn| sqlx::query(
+            "UPDATE sessions SET ended_at = $1
+              WHERE user_id = $2 AND ended_at IS NULL AND ($3 IS NULL OR id <> $3)",
         )
         .bind(now_ms())
         .bind(user_id)
         .bind(keep)
         .execute(conn)
-        .await;
+        .await
+        .map(|done| done.rows_affected()));
         self.0.sessions().invalidate_user(user_id);
-        Ok(done?.rows_affected())
+        done
     }
 
     /// The user's live sessions, most recently used first.
     pub async fn live_sessions(&self, user_id: &str) -> sqlx::Result<Vec<SessionRecord>> {
-        sqlx::query_as(&format!(
+        let query = format!(
             "SELECT {SESSION_COLUMNS} FROM sessions s
-              WHERE s.user_id = ? AND s.ended_at IS NULL AND s.expires_at > ?
+              WHERE s.user_id = $1 AND s.ended_at IS NULL AND s.expires_at > $2
               ORDER BY s.last_used_at DESC"
-        ))
-        .bind(user_id)
-        .bind(now_ms())
-        .fetch_all(&self.0)
-        .await
+        );
+        on_conn!(self.0.reader(), |pool| sqlx::query_as(&query)
+            .bind(user_id)
+            .bind(now_ms())
+            .fetch_all(pool)
+            .await)
     }
 }

@@ -3,7 +3,7 @@
 use gatepass_common::User;
 
 use super::{now_ms, rfc3339};
-use crate::db::Db;
+use crate::db::{on_conn, on_tx, Db, Tx};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct UserRecord {
@@ -40,11 +40,7 @@ const USER_COLUMNS: &str = "id, first_name, last_name, email, password_hash, cre
 
 impl Db {
     /// Inserts a user; a taken email fails with a unique violation.
-    pub async fn insert_user(
-        &self,
-        tx: &mut sqlx::SqliteConnection,
-        new: NewUser<'_>,
-    ) -> sqlx::Result<UserRecord> {
+    pub async fn insert_user(&self, tx: &mut Tx, new: NewUser<'_>) -> sqlx::Result<UserRecord> {
         let user = UserRecord {
             id: uuid::Uuid::new_v4().to_string(),
             first_name: new.first_name.to_owned(),
@@ -53,9 +49,9 @@ impl Db {
             password_hash: new.password_hash.to_owned(),
             created_at: now_ms(),
         };
-        sqlx::query(
+        on_tx!(tx, |conn| sqlx::query(
             "INSERT INTO users (id, first_name, last_name, email, password_hash, created_at)
-             VALUES (?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&user.id)
         .bind(&user.first_name)
@@ -63,38 +59,44 @@ impl Db {
         .bind(&user.email)
         .bind(&user.password_hash)
         .bind(user.created_at)
-        .execute(tx)
-        .await?;
+        .execute(conn)
+        .await
+        .map(|done| done.rows_affected()))?;
         Ok(user)
     }
 
     pub async fn user_by_email(&self, email: &str) -> sqlx::Result<Option<UserRecord>> {
-        sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE email = ?"))
+        let query = format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1");
+        on_conn!(self.0.reader(), |pool| sqlx::query_as(&query)
             .bind(email)
-            .fetch_optional(&self.0)
-            .await
+            .fetch_optional(pool)
+            .await)
     }
 
     pub async fn user_by_id(&self, id: &str) -> sqlx::Result<Option<UserRecord>> {
-        sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?"))
+        let query = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
+        on_conn!(self.0.reader(), |pool| sqlx::query_as(&query)
             .bind(id)
-            .fetch_optional(&self.0)
-            .await
+            .fetch_optional(pool)
+            .await)
     }
 
     /// Sets a new password hash (and forgets the user's cached sessions,
     /// which carry the old one).
     pub async fn set_password_hash(
         &self,
-        tx: &mut sqlx::SqliteConnection,
+        tx: &mut Tx,
         user_id: &str,
         password_hash: &str,
     ) -> sqlx::Result<()> {
-        let done = sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
-            .bind(password_hash)
-            .bind(user_id)
-            .execute(tx)
-            .await;
+        let done = on_tx!(tx, |conn| sqlx::query(
+            "UPDATE users SET password_hash = $1 WHERE id = $2"
+        )
+        .bind(password_hash)
+        .bind(user_id)
+        .execute(conn)
+        .await
+        .map(|done| done.rows_affected()));
         self.0.sessions().invalidate_user(user_id);
         done?;
         Ok(())

@@ -1,0 +1,38 @@
+//! PostgreSQL: for several server processes on one database. Every table,
+//! column and query is the same as on SQLite (see `migrations/postgres`);
+//! what differs is only how the pool is made and which migrations run.
+
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, PgPool};
+
+use super::Backend;
+
+/// Whether `url` names a PostgreSQL database.
+pub fn handles(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+/// Opens the pool with rocket_db_pools' settings. Connections are checked
+/// before use (sqlx's default): unlike a local file, a server can go away.
+pub async fn connect(config: &rocket_db_pools::Config) -> sqlx::Result<Backend> {
+    let options: PgConnectOptions = config.url.parse()?;
+    let pool = PgPoolOptions::new()
+        .max_connections(config.max_connections.max(1) as u32)
+        .min_connections(config.min_connections.unwrap_or_default())
+        .acquire_timeout(Duration::from_secs(config.connect_timeout))
+        .idle_timeout(config.idle_timeout.map(Duration::from_secs))
+        .connect_with(options.disable_statement_logging())
+        .await?;
+    Ok(Backend::Postgres(pool))
+}
+
+/// Runs the PostgreSQL migrations. Several servers starting at once is safe:
+/// sqlx takes an advisory lock around them.
+pub async fn prepare(pool: &PgPool) -> Result<(), String> {
+    sqlx::migrate!("./migrations/postgres")
+        .run(pool)
+        .await
+        .map_err(|e| format!("migrations failed: {e}"))
+}

@@ -1,0 +1,105 @@
+//! SQLite: its pools, WAL mode, migrations and checkpoints.
+//!
+//! SQLite takes one writer at a time. Left to the pool, concurrent writes from
+//! several connections collide on the write lock, and SQLite's busy handler
+//! answers a collision by *sleeping* (1, 2, 5, 10 ms...): under load that, not
+//! the work, sets the latency of every rotation. So the store's own writes go
+//! through one dedicated connection ([`Backend::Sqlite`]'s `writer`), where
+//! they queue without sleeping; reads use the other connections concurrently
+//! (WAL). Transactions that span several statements (signup, password reset)
+//! still run on the main pool: they are rare, and the busy timeout covers them.
+//!
+//! Checkpoints (copying the WAL back into the database, with an fsync) run in
+//! the background every second instead of inside whichever commit crosses the
+//! WAL's size threshold, which under concurrent readers retried, with its
+//! fsync, at almost every commit.
+
+use std::time::Duration;
+
+use rocket::figment::Figment;
+use sqlx::sqlite::{Sqlite, SqliteConnectOptions, SqliteSynchronous};
+use sqlx::{ConnectOptions, SqlitePool};
+
+use super::Backend;
+
+/// The figment key (under `databases.gatepass`) of SQLite's `synchronous`
+/// (`normal` or `full`).
+pub const SYNCHRONOUS_KEY: &str = "synchronous";
+
+/// Opens the two pools. Same settings as rocket_db_pools gives sqlx, except
+/// that a connection is not pinged before every use: that ping is one more
+/// round trip to the connection's worker thread, for a local file that
+/// cannot hang up.
+pub async fn connect(config: &rocket_db_pools::Config, figment: &Figment) -> sqlx::Result<Backend> {
+    let mut options: SqliteConnectOptions = config.url.parse()?;
+    // WAL (set in `prepare`) with `normal` skips the fsync at each commit;
+    // see `Config::db_synchronous` for what that trades.
+    let synchronous = match figment.extract_inner::<String>(SYNCHRONOUS_KEY).as_deref() {
+        Ok("full") => SqliteSynchronous::Full,
+        _ => SqliteSynchronous::Normal,
+    };
+    options = options
+        .synchronous(synchronous)
+        .busy_timeout(Duration::from_secs(config.connect_timeout))
+        .create_if_missing(true)
+        // See `checkpoint_forever`.
+        .pragma("wal_autocheckpoint", "0")
+        .disable_statement_logging();
+    for extension in config.extensions.iter().flatten() {
+        options = options.extension(extension.clone());
+    }
+    let pool_options = |max: u32| {
+        sqlx::pool::PoolOptions::<Sqlite>::new()
+            .max_connections(max)
+            .min_connections(config.min_connections.unwrap_or_default().min(max))
+            .acquire_timeout(Duration::from_secs(config.connect_timeout))
+            .idle_timeout(config.idle_timeout.map(Duration::from_secs))
+            .test_before_acquire(false)
+    };
+    let pool = pool_options(config.max_connections.max(1) as u32)
+        .connect_with(options.clone())
+        .await?;
+    let writer = pool_options(1).connect_with(options).await?;
+    Ok(Backend::Sqlite { pool, writer })
+}
+
+/// How often the WAL is copied back into the database.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+
+/// Checkpoints the WAL every second (automatic checkpoints are off on our
+/// connections). PASSIVE: it never waits for, nor blocks, readers or the
+/// writer, and runs on a reading connection, so the writer keeps writing.
+pub async fn checkpoint_forever(pool: SqlitePool) {
+    let mut ticks = rocket::tokio::time::interval(CHECKPOINT_EVERY);
+    ticks.set_missed_tick_behavior(rocket::tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let result: sqlx::Result<(i64, i64, i64)> =
+            sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+                .fetch_one(&pool)
+                .await;
+        match result {
+            Ok((_, log, done)) if log - done > 100_000 => log::warn!(
+                target: "gatepass::db",
+                "the WAL holds {} pages not yet checkpointed (long-running readers?)",
+                log - done
+            ),
+            Ok(_) => {}
+            Err(e) => log::warn!(target: "gatepass::db", "checkpoint failed: {e}"),
+        }
+    }
+}
+
+/// Switches the database to WAL and runs the SQLite migrations.
+pub async fn prepare(pool: &SqlitePool) -> Result<(), String> {
+    // WAL lets readers proceed while a rotation writes; it is a property of the
+    // database file, so setting it once here covers every pooled connection.
+    sqlx::query("PRAGMA journal_mode = WAL")
+        .execute(pool)
+        .await
+        .map_err(|e| format!("cannot switch the database to WAL: {e}"))?;
+    sqlx::migrate!("./migrations/sqlite")
+        .run(pool)
+        .await
+        .map_err(|e| format!("migrations failed: {e}"))
+}
