@@ -61,7 +61,9 @@ pub enum Conn<'a> {
 /// [`Tx::commit`], it rolls back.
 pub enum Tx {
     Sqlite(sqlx::Transaction<'static, Sqlite>),
-    Postgres(sqlx::Transaction<'static, Postgres>),
+    /// Boxed: a PostgreSQL connection is several times the size of SQLite's
+    /// handle.
+    Postgres(Box<sqlx::Transaction<'static, Postgres>>),
 }
 
 /// Runs `$body` with `$e` bound to the pool of a [`Conn`]. The body is
@@ -84,7 +86,7 @@ macro_rules! on_tx {
                 $body
             }
             $crate::db::Tx::Postgres(tx) => {
-                let $e = &mut **tx;
+                let $e = &mut ***tx;
                 $body
             }
         }
@@ -113,7 +115,7 @@ impl Backend {
     pub async fn begin(&self) -> sqlx::Result<Tx> {
         Ok(match self {
             Backend::Sqlite { pool, .. } => Tx::Sqlite(pool.begin().await?),
-            Backend::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+            Backend::Postgres(pool) => Tx::Postgres(Box::new(pool.begin().await?)),
         })
     }
 
