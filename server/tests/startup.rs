@@ -48,6 +48,35 @@ fn a_bad_duration_is_refused_by_name() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("AUTH_ACCESS_TOKEN_EXPIRY"));
 }
 
+#[test]
+fn an_unreachable_postgres_is_named_without_its_password() {
+    let dir = tempfile::tempdir().unwrap();
+    // A port nothing listens on: bound, noted, released.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = server()
+        .current_dir(dir.path())
+        .env("GATEPASS_DATA_DIR", dir.path())
+        .env(
+            "DATABASE_URL",
+            format!("postgres://gatepass:pg-pass-s3cret@127.0.0.1:{port}/gatepass"),
+        )
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "cannot connect to PostgreSQL at 127.0.0.1:{port}/gatepass"
+        )),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("pg-pass-s3cret"), "{stderr}");
+}
+
 /// `cargo run` with nothing configured: SQLite in the data folder, secrets
 /// generated once with mode 0600, and the log says so.
 #[test]

@@ -4,9 +4,15 @@
 //! else on one shared SQLite file.
 
 use std::collections::HashSet;
+use std::time::Duration;
 
 use gatepass_common::paths;
-use gatepass_tests::{database, unique_email, Api, Server, ServerBuilder, PASSWORD};
+use gatepass_tests::http::RequestSpec;
+use gatepass_tests::{
+    database, unique_email, wait_for, Api, Server, ServerBuilder, SmtpSink, PASSWORD,
+};
+use reqwest::Method;
+use serde_json::json;
 
 /// Settings both servers share: the secrets (a token signed by one must verify
 /// on the other), and the given ones.
@@ -171,3 +177,87 @@ async fn fifty_concurrent_refreshes_of_one_token_make_one_rotation() {
     // The session is intact: its current token rotates, on either server.
     assert_eq!(b.api().reauth(&current).await.status, 201);
 }
+
+#[tokio::test]
+async fn a_reset_mailed_by_one_server_is_used_on_the_other_and_both_audit_to_one_table() {
+    let sink = SmtpSink::start();
+    let port = sink.port().to_string();
+    let (a, b) = pair(&[
+        ("SMTP_HOST", "127.0.0.1"),
+        ("SMTP_PORT", &port),
+        ("SMTP_TLS", "none"),
+    ]);
+    let email = unique_email("reset-across");
+    let session = a.api().signup(&email).await;
+
+    let asked = a
+        .api()
+        .post(
+            paths::FORGOT_PASSWORD,
+            Some(json!({"email": email})),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(asked.status, 200, "{}", asked.text);
+    let mails = sink.wait_for_mails_to(&email, 1, Duration::from_secs(20));
+    let link = mails[0]
+        .link_starting_with("http://localhost:3000/change-pass/")
+        .expect("a reset link");
+    let token = link.rsplit('/').next().unwrap();
+
+    let new_password = "N3w-horse-battery-staple!";
+    let reset = b
+        .api()
+        .send(RequestSpec {
+            method: Method::PATCH,
+            path: &paths::reset_password(token),
+            body: Some(json!({"password": new_password, "passwordConfirm": new_password})),
+            bearer: None,
+            refresh: None,
+            headers: vec![],
+        })
+        .await;
+    assert_eq!(
+        reset.status, 200,
+        "the token A stored, used on B: {}",
+        reset.text
+    );
+    // The reset on B ended the session A started, at once.
+    a.api()
+        .me(&session.access_token)
+        .await
+        .assert_error(401, "session_revoked");
+    assert_eq!(a.api().login(&email, new_password).await.status, 200);
+
+    // One audit trail: A's events and B's, in one table.
+    let user_id = session.id().to_owned();
+    let query = format!("SELECT event FROM audit_events WHERE user_id = '{user_id}' ORDER BY id");
+    let events = wait_for(
+        "the audit rows of both servers",
+        Duration::from_secs(20),
+        || {
+            let query = query.clone();
+            let a = &a;
+            async move {
+                let events = a.sql_column(&query).await;
+                EXPECTED
+                    .iter()
+                    .all(|event| events.iter().any(|e| e == event))
+                    .then_some(events)
+            }
+        },
+    )
+    .await;
+    // B's reset comes after A's request in the one sequence.
+    let at = |event: &str| events.iter().position(|e| e == event).unwrap();
+    assert!(at("reset_requested") < at("reset_completed"), "{events:?}");
+}
+
+/// Audit events of the reset test: A's signup and request, B's reset, A's login.
+const EXPECTED: [&str; 4] = [
+    "signup",
+    "reset_requested",
+    "reset_completed",
+    "login_succeeded",
+];

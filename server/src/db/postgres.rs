@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{ConnectOptions, PgPool};
+use sqlx::{ConnectOptions, Connection, PgPool};
 
 use super::Backend;
 
@@ -18,12 +18,31 @@ pub fn handles(url: &str) -> bool {
 /// before use (sqlx's default): unlike a local file, a server can go away.
 pub async fn connect(config: &rocket_db_pools::Config) -> sqlx::Result<Backend> {
     let options: PgConnectOptions = config.url.parse()?;
+    let options = options.disable_statement_logging();
+    // One connection first, because a pool reports every failure (refused,
+    // wrong password, no such database) as a timeout. Named without the
+    // password, which the URL may hold.
+    let where_ = format!(
+        "{}:{}/{}",
+        options.get_host(),
+        options.get_port(),
+        options.get_database().unwrap_or("")
+    );
+    match options.connect().await {
+        Ok(conn) => {
+            let _ = conn.close().await;
+        }
+        Err(e) => {
+            log::error!(target: "gatepass::db", "cannot connect to PostgreSQL at {where_}: {e}");
+            return Err(e);
+        }
+    }
     let pool = PgPoolOptions::new()
         .max_connections(config.max_connections.max(1) as u32)
         .min_connections(config.min_connections.unwrap_or_default())
         .acquire_timeout(Duration::from_secs(config.connect_timeout))
         .idle_timeout(config.idle_timeout.map(Duration::from_secs))
-        .connect_with(options.disable_statement_logging())
+        .connect_with(options)
         .await?;
     Ok(Backend::Postgres(pool))
 }
