@@ -18,9 +18,10 @@ use std::time::Duration;
 
 use rocket::fairing::{self, AdHoc};
 use rocket::figment::Figment;
+use rocket::tokio::sync::{Mutex, MutexGuard};
 use rocket::{Build, Rocket};
 use rocket_db_pools::Database;
-use sqlx::{PgPool, Postgres, Sqlite, SqlitePool};
+use sqlx::{PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool};
 
 use crate::audit::AuditWriter;
 use crate::cache::SessionCache;
@@ -45,15 +46,17 @@ pub enum Backend {
     /// store's single-statement writes (see `sqlite.rs` for why).
     Sqlite {
         pool: SqlitePool,
-        writer: SqlitePool,
+        writer: Arc<Mutex<SqliteConnection>>,
     },
     /// PostgreSQL takes concurrent writers: one pool for everything.
     Postgres(PgPool),
 }
 
-/// A pool to run one statement on; see [`on_conn!`].
+/// Where to run one statement; see [`on_conn!`].
 pub enum Conn<'a> {
     Sqlite(&'a SqlitePool),
+    /// SQLite's writer connection, held until the statement is done.
+    SqliteWriter(MutexGuard<'a, SqliteConnection>),
     Postgres(&'a PgPool),
 }
 
@@ -66,12 +69,17 @@ pub enum Tx {
     Postgres(Box<sqlx::Transaction<'static, Postgres>>),
 }
 
-/// Runs `$body` with `$e` bound to the pool of a [`Conn`]. The body is
-/// compiled once per backend, so each keeps its own driver's types.
+/// Runs `$body` with `$e` bound to the executor of a [`Conn`] (a pool or a
+/// connection: use it once). The body is compiled once per kind, so each
+/// keeps its own driver's types.
 macro_rules! on_conn {
     ($conn:expr, |$e:ident| $body:expr) => {
         match $conn {
             $crate::db::Conn::Sqlite($e) => $body,
+            $crate::db::Conn::SqliteWriter(mut guard) => {
+                let $e = &mut *guard;
+                $body
+            }
             $crate::db::Conn::Postgres($e) => $body,
         }
     };
@@ -104,10 +112,10 @@ impl Backend {
         }
     }
 
-    /// Where single-statement writes go.
-    pub fn writer(&self) -> Conn<'_> {
+    /// Where single-statement writes go (on SQLite, waits for the writer).
+    pub async fn writer(&self) -> Conn<'_> {
         match self {
-            Backend::Sqlite { writer, .. } => Conn::Sqlite(writer),
+            Backend::Sqlite { writer, .. } => Conn::SqliteWriter(writer.lock().await),
             Backend::Postgres(pool) => Conn::Postgres(pool),
         }
     }
@@ -128,10 +136,8 @@ impl Backend {
 
     async fn close(&self) {
         match self {
-            Backend::Sqlite { pool, writer } => {
-                writer.close().await;
-                pool.close().await;
-            }
+            // The writer connection closes when its last handle is dropped.
+            Backend::Sqlite { pool, .. } => pool.close().await,
             Backend::Postgres(pool) => pool.close().await,
         }
     }
@@ -173,8 +179,8 @@ impl Pool {
         self.backend.reader()
     }
 
-    pub fn writer(&self) -> Conn<'_> {
-        self.backend.writer()
+    pub async fn writer(&self) -> Conn<'_> {
+        self.backend.writer().await
     }
 
     pub async fn begin(&self) -> sqlx::Result<Tx> {

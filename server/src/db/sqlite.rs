@@ -6,7 +6,11 @@
 //! the work, sets the latency of every rotation. So the store's own writes go
 //! through one dedicated connection ([`Backend::Sqlite`]'s `writer`), where
 //! they queue without sleeping; reads use the other connections concurrently
-//! (WAL). Transactions that span several statements (signup, password reset)
+//! (WAL). The writer is a bare connection behind a mutex, not a pool of one:
+//! a pool pings every connection it gets back (one more round trip to the
+//! connection's worker thread), and with one connection the next write waits
+//! for that ping. A write dropped half-way cannot leave it in a bad state:
+//! each is one autocommit statement, which SQLite's worker finishes anyway. Transactions that span several statements (signup, password reset)
 //! still run on the main pool: they are rare, and the busy timeout covers them.
 //!
 //! Checkpoints (copying the WAL back into the database, with an fsync) run in
@@ -14,9 +18,11 @@
 //! WAL's size threshold, which under concurrent readers retried, with its
 //! fsync, at almost every commit.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use rocket::figment::Figment;
+use rocket::tokio::sync::Mutex;
 use sqlx::sqlite::{Sqlite, SqliteConnectOptions, SqliteSynchronous};
 use sqlx::{ConnectOptions, SqlitePool};
 
@@ -59,8 +65,11 @@ pub async fn connect(config: &rocket_db_pools::Config, figment: &Figment) -> sql
     let pool = pool_options(config.max_connections.max(1) as u32)
         .connect_with(options.clone())
         .await?;
-    let writer = pool_options(1).connect_with(options).await?;
-    Ok(Backend::Sqlite { pool, writer })
+    let writer = options.connect().await?;
+    Ok(Backend::Sqlite {
+        pool,
+        writer: Arc::new(Mutex::new(writer)),
+    })
 }
 
 /// How often the WAL is copied back into the database.

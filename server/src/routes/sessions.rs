@@ -15,7 +15,7 @@ use crate::db::{Db, Tx};
 use crate::error::{ApiError, ApiResult};
 use crate::openapi::{Refreshed, SignedOut, TooManyAttempts, Unauthorized};
 use crate::state::AppState;
-use crate::store::now_ms;
+use crate::store::{now_ms, SessionRecord};
 use crate::throttle::{self, PerAddress};
 
 /// Starts a session for `user_id` on `conn` (part of the caller's
@@ -104,55 +104,38 @@ pub async fn reauth(
 ) -> ApiResult<(Status, Json<ReauthResponse>)> {
     let token = refresh_token(jar).ok_or(ApiError::MissingRefreshToken)?;
     let hash = state.opaque.hash(Purpose::Refresh, &token);
-    let Some(found) = db.find_refresh_token(&hash).await? else {
-        clear_refresh_cookie(jar);
-        return Err(ApiError::InvalidRefreshToken);
-    };
-    let session = found.session;
-    if !session.is_live(now_ms()) {
-        clear_refresh_cookie(jar);
-        return Err(ApiError::InvalidRefreshToken);
-    }
-    let grace_ms = state.config.refresh_reuse_grace.as_millis() as i64;
 
-    let cookie_token = match found.retired_at {
-        None => {
-            let new_token = OpaqueTokens::generate();
-            let new_hash = state.opaque.hash(Purpose::Refresh, &new_token);
-            let new_sealed = state.opaque.seal(&new_token, &new_hash);
-            let rotated = db
-                .rotate_refresh_token(
-                    &session.id,
-                    &hash,
-                    &new_hash,
-                    &new_sealed,
-                    state.refresh_ttl_ms(),
-                )
-                .await?;
-            if rotated {
-                new_token
-            } else {
-                // A concurrent request rotated this very token a moment ago.
-                current_token(db, state, &session.id).await?
+    // The common case in one statement: the token is a live session's
+    // current one, and rotates.
+    let new_token = OpaqueTokens::generate();
+    let new_hash = state.opaque.hash(Purpose::Refresh, &new_token);
+    let new_sealed = state.opaque.seal(&new_token, &new_hash);
+    let rotated = db
+        .rotate_refresh_token(&hash, &new_hash, &new_sealed, state.refresh_ttl_ms())
+        .await?;
+    let (session, cookie_token) = match rotated {
+        Some(session) => (session, new_token),
+        None => match refresh_miss(db, state, &hash).await? {
+            Miss::Raced(session, current) => (session, current),
+            Miss::Invalid => {
+                clear_refresh_cookie(jar);
+                return Err(ApiError::InvalidRefreshToken);
             }
-        }
-        Some(retired_at) if now_ms() - retired_at < grace_ms => {
-            current_token(db, state, &session.id).await?
-        }
-        Some(_) => {
-            db.end_session(&session.id).await?;
-            clear_refresh_cookie(jar);
-            log::warn!(target: "gatepass::auth", "refresh token reuse detected: session {} ended", session.id);
-            record(
-                db,
-                AuditEvent::RefreshReused,
-                Some(&session.user_id),
-                Some(&session.id),
-                &client,
-            )
-            .await;
-            return Err(ApiError::RefreshTokenReused);
-        }
+            Miss::Reused(session) => {
+                db.end_session(&session.id).await?;
+                clear_refresh_cookie(jar);
+                log::warn!(target: "gatepass::auth", "refresh token reuse detected: session {} ended", session.id);
+                record(
+                    db,
+                    AuditEvent::RefreshReused,
+                    Some(&session.user_id),
+                    Some(&session.id),
+                    &client,
+                )
+                .await;
+                return Err(ApiError::RefreshTokenReused);
+            }
+        },
     };
 
     let access_token = state.access_tokens.issue(&session.user_id, &session.id)?;
@@ -172,6 +155,43 @@ pub async fn reauth(
             access_token,
         }),
     ))
+}
+
+/// What a refresh token that did not rotate is.
+enum Miss {
+    /// Retired within the grace window (another tab, or a server beside this
+    /// one, rotated it a moment ago): the session and its current token.
+    Raced(SessionRecord, String),
+    /// Retired before the grace window: a replay, so possibly stolen.
+    Reused(SessionRecord),
+    /// Unknown, or its session is over.
+    Invalid,
+}
+
+async fn refresh_miss(db: &Db, state: &AppState, hash: &[u8]) -> ApiResult<Miss> {
+    let Some(found) = db.find_refresh_token(hash).await? else {
+        return Ok(Miss::Invalid);
+    };
+    let session = found.session;
+    let now = now_ms();
+    if !session.is_live(now) {
+        return Ok(Miss::Invalid);
+    }
+    let grace_ms = state.config.refresh_reuse_grace.as_millis() as i64;
+    match found.retired_at {
+        // Current and live, yet it did not rotate a moment ago: only a race
+        // with the clock could do that. The caller holds the current token,
+        // so answering with it (unrotated) gives nothing away.
+        None => {
+            let current = current_token(db, state, &session.id).await?;
+            Ok(Miss::Raced(session, current))
+        }
+        Some(retired_at) if now - retired_at < grace_ms => {
+            let current = current_token(db, state, &session.id).await?;
+            Ok(Miss::Raced(session, current))
+        }
+        Some(_) => Ok(Miss::Reused(session)),
+    }
 }
 
 /// The session's current refresh token, for a client that lost a rotation race.

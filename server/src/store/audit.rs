@@ -10,7 +10,7 @@ pub async fn insert_audit_events(backend: &Backend, rows: &[AuditRow]) -> sqlx::
     if rows.is_empty() {
         return Ok(());
     }
-    on_conn!(backend.writer(), |pool| {
+    on_conn!(backend.writer().await, |pool| {
         let mut insert = QueryBuilder::new(
             "INSERT INTO audit_events (at, event, user_id, session_id, ip, user_agent) ",
         );

@@ -21,37 +21,41 @@ impl Db {
         audit_retention_ms: i64,
     ) -> sqlx::Result<Pruned> {
         let now = now_ms();
-        on_conn!(self.0.writer(), |pool| {
-            let sessions =
-                sqlx::query("DELETE FROM sessions WHERE ended_at IS NOT NULL OR expires_at <= $1")
-                    .bind(now)
-                    .execute(pool)
-                    .await?
-                    .rows_affected();
-            let resets = sqlx::query("DELETE FROM password_resets WHERE expires_at <= $1")
-                .bind(now)
-                .execute(pool)
-                .await?
-                .rows_affected();
-            let throttles = sqlx::query(
-                "DELETE FROM throttles WHERE window_start <= $1 AND locked_until <= $2",
-            )
-            .bind(now - throttle_idle_ms)
-            .bind(now)
-            .execute(pool)
-            .await?
-            .rows_affected();
-            let audit_events = sqlx::query("DELETE FROM audit_events WHERE at <= $1")
-                .bind(now - audit_retention_ms)
-                .execute(pool)
-                .await?
-                .rows_affected();
-            Ok(Pruned {
-                sessions,
-                resets,
-                throttles,
-                audit_events,
-            })
+        // One statement at a time, so requests' writes go in between.
+        let sessions = on_conn!(self.0.writer().await, |pool| sqlx::query(
+            "DELETE FROM sessions WHERE ended_at IS NOT NULL OR expires_at <= $1"
+        )
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+        let resets = on_conn!(self.0.writer().await, |pool| sqlx::query(
+            "DELETE FROM password_resets WHERE expires_at <= $1"
+        )
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+        let throttles = on_conn!(self.0.writer().await, |pool| sqlx::query(
+            "DELETE FROM throttles WHERE window_start <= $1 AND locked_until <= $2"
+        )
+        .bind(now - throttle_idle_ms)
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+        let audit_events = on_conn!(self.0.writer().await, |pool| sqlx::query(
+            "DELETE FROM audit_events WHERE at <= $1"
+        )
+        .bind(now - audit_retention_ms)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+        Ok(Pruned {
+            sessions,
+            resets,
+            throttles,
+            audit_events,
         })
     }
 }

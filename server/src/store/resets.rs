@@ -12,7 +12,7 @@ impl Db {
         ttl_ms: i64,
     ) -> sqlx::Result<()> {
         let now = now_ms();
-        on_conn!(self.0.writer(), |pool| sqlx::query(
+        on_conn!(self.0.writer().await, |pool| sqlx::query(
             "INSERT INTO password_resets (user_id, token_hash, created_at, expires_at)
              VALUES ($1, $2, $3, $4)
              ON CONFLICT (user_id) DO UPDATE

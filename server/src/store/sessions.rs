@@ -157,33 +157,33 @@ impl Db {
             .await)
     }
 
-    /// Replaces the session's current refresh token, if it is still
-    /// `old_hash` and the session is live (compare-and-swap: of two concurrent
-    /// rotations exactly one wins). The trigger files the old hash as retired.
+    /// Rotates the refresh token `old_hash`, if it is a live session's
+    /// current one: the session gets `new_hash`, and is returned. One
+    /// statement, and a compare-and-swap: of two concurrent rotations of one
+    /// token exactly one gets the session. The trigger files the old hash as
+    /// retired. `None`: the token is retired, unknown, or its session over
+    /// (see [`Db::find_refresh_token`]).
     pub async fn rotate_refresh_token(
         &self,
-        session_id: &str,
         old_hash: &[u8],
         new_hash: &[u8],
         new_sealed: &[u8],
         ttl_ms: i64,
-    ) -> sqlx::Result<bool> {
+    ) -> sqlx::Result<Option<SessionRecord>> {
         let now = now_ms();
-        let done = on_conn!(self.0.writer(), |pool| sqlx::query(
+        on_conn!(self.0.writer().await, |pool| sqlx::query_as(
             "UPDATE sessions
                 SET current_hash = $1, current_sealed = $2, last_used_at = $3, expires_at = $4
-              WHERE id = $5 AND current_hash = $6 AND ended_at IS NULL AND expires_at > $3",
+              WHERE current_hash = $5 AND ended_at IS NULL AND expires_at > $3
+             RETURNING id, user_id, created_at, last_used_at, expires_at, ended_at, user_agent",
         )
         .bind(new_hash)
         .bind(new_sealed)
         .bind(now)
         .bind(now + ttl_ms)
-        .bind(session_id)
         .bind(old_hash)
-        .execute(pool)
-        .await
-        .map(|done| done.rows_affected()))?;
-        Ok(done == 1)
+        .fetch_optional(pool)
+        .await)
     }
 
     /// The session's current refresh token (sealed) and its hash, if live.
@@ -203,7 +203,7 @@ impl Db {
 
     /// Ends one session. Returns whether it was live.
     pub async fn end_session(&self, session_id: &str) -> sqlx::Result<bool> {
-        let done = on_conn!(self.0.writer(), |pool| sqlx::query(
+        let done = on_conn!(self.0.writer().await, |pool| sqlx::query(
             "UPDATE sessions SET ended_at = $1 WHERE id = $2 AND ended_at IS NULL"
         )
         .bind(now_ms())
@@ -217,7 +217,7 @@ impl Db {
 
     /// Ends one of `user_id`'s sessions; another user's session is left alone.
     pub async fn end_user_session(&self, user_id: &str, session_id: &str) -> sqlx::Result<bool> {
-        let done = on_conn!(self.0.writer(), |pool| sqlx::query(
+        let done = on_conn!(self.0.writer().await, |pool| sqlx::query(
             "UPDATE sessions SET ended_at = $1
               WHERE id = $2 AND user_id = $3 AND ended_at IS NULL",
         )

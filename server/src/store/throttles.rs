@@ -19,7 +19,7 @@ impl Db {
         let now = now_ms();
         // Columns qualified: on PostgreSQL a bare name in DO UPDATE could
         // also mean the proposed row.
-        on_conn!(self.0.writer(), |pool| sqlx::query_as(
+        on_conn!(self.0.writer().await, |pool| sqlx::query_as(
             "INSERT INTO throttles (bucket, hits, window_start) VALUES ($1, 1, $2)
              ON CONFLICT (bucket) DO UPDATE SET
                hits = CASE WHEN throttles.window_start <= $2 - $3
@@ -52,7 +52,7 @@ impl Db {
 
     pub async fn throttle_lock(&self, bucket: &str, until: i64) -> sqlx::Result<()> {
         // CASE, not SQLite's two-argument MAX (PostgreSQL's is GREATEST).
-        on_conn!(self.0.writer(), |pool| sqlx::query(
+        on_conn!(self.0.writer().await, |pool| sqlx::query(
             "UPDATE throttles
                 SET locked_until = CASE WHEN locked_until > $1 THEN locked_until ELSE $1 END
               WHERE bucket = $2"
@@ -66,7 +66,7 @@ impl Db {
     }
 
     pub async fn throttle_clear(&self, bucket: &str) -> sqlx::Result<()> {
-        on_conn!(self.0.writer(), |pool| sqlx::query(
+        on_conn!(self.0.writer().await, |pool| sqlx::query(
             "DELETE FROM throttles WHERE bucket = $1"
         )
         .bind(bucket)
