@@ -256,8 +256,11 @@ pub fn stage(
                 Box::pin(async move {
                     if let Some(db) = Db::fetch(rocket) {
                         let db = Db(db.0.clone());
-                        if let Backend::Sqlite { pool, .. } = db.0.backend() {
-                            rocket::tokio::spawn(sqlite::checkpoint_forever(pool.clone()));
+                        if let Backend::Sqlite { pool, writer } = db.0.backend() {
+                            rocket::tokio::spawn(sqlite::checkpoint_forever(
+                                pool.clone(),
+                                writer.clone(),
+                            ));
                         }
                         rocket::tokio::spawn(prune_forever(
                             db,
