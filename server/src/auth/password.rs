@@ -217,18 +217,6 @@ mod tests {
         assert_eq!(on_hasher(&hashers, || 7), Some(7), "the thread lives on");
     }
 
-    #[rocket::async_test]
-    async fn hash_and_verify_go_through_the_hashing_threads() {
-        let passwords = Passwords::new(4).unwrap();
-        let hash = passwords.hash("correct horse").await.unwrap();
-        assert!(passwords
-            .verify("correct horse", Some(&hash))
-            .await
-            .unwrap());
-        assert!(!passwords.verify("wrong horse", Some(&hash)).await.unwrap());
-        assert!(!passwords.verify("correct horse", None).await.unwrap());
-    }
-
     #[test]
     fn length_limits_count_characters_and_bytes() {
         assert!(policy_violation("", &[]).unwrap().contains("required"));
