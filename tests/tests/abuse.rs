@@ -170,6 +170,68 @@ async fn signup_forgot_and_reauth_are_limited_per_address() {
     third.assert_error(429, "too_many_attempts");
 }
 
+/// Concurrent requests are counted together on SQLite (one upsert for a
+/// batch, see `db/batch.rs`); each must still count exactly once.
+#[tokio::test]
+async fn concurrent_requests_each_count_once_against_the_limit() {
+    let server = Server::builder()
+        .env("AUTH_REAUTH_ADDRESS_LIMIT", "10/1h")
+        .start();
+    let racers: Vec<_> = (0..30)
+        .map(|_| {
+            let api = server.api();
+            tokio::spawn(async move { api.reauth("not-a-refresh-token-of-this-server").await })
+        })
+        .collect();
+    let mut replies = Vec::new();
+    for racer in racers {
+        replies.push(racer.await.expect("the request task"));
+    }
+    let refused = replies.iter().filter(|r| r.status == 401).count();
+    let limited = replies.iter().filter(|r| r.status == 429).count();
+    assert_eq!((refused, limited), (10, 20), "30 requests at a limit of 10");
+}
+
+/// Concurrent rotations of distinct sessions (applied in one batch on
+/// SQLite) each rotate their own session, and only it.
+#[tokio::test]
+async fn concurrent_rotations_of_distinct_sessions_each_rotate_their_own() {
+    let server = Server::start();
+    let api = server.api();
+    let mut sessions = Vec::new();
+    for n in 0..12 {
+        sessions.push(api.signup(&unique_email(&format!("batch{n}"))).await);
+    }
+    let racers: Vec<_> = sessions
+        .iter()
+        .map(|session| {
+            let (api, token) = (server.api(), session.refresh_token.clone());
+            tokio::spawn(async move { api.reauth(&token).await })
+        })
+        .collect();
+    let mut rotated = Vec::new();
+    for racer in racers {
+        rotated.push(racer.await.expect("the request task"));
+    }
+    for (session, reply) in sessions.iter().zip(&rotated) {
+        assert_eq!(reply.status, 201, "{:?}", reply.body);
+        let me = api.me(reply.access_token().as_deref().unwrap()).await;
+        assert_eq!(me.body["user"]["email"], session.email.as_str());
+        let again = api.reauth(&reply.refresh_token().unwrap()).await;
+        assert_eq!(
+            again.status, 201,
+            "the new cookie is the session's current one"
+        );
+    }
+    let cookies: std::collections::HashSet<_> =
+        rotated.iter().map(|r| r.refresh_token().unwrap()).collect();
+    assert_eq!(
+        cookies.len(),
+        sessions.len(),
+        "every session got its own token"
+    );
+}
+
 #[tokio::test]
 async fn forgot_has_a_silent_per_account_cooldown() {
     let sink = SmtpSink::start();

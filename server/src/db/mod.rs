@@ -10,6 +10,7 @@
 //! Start-up (migrations, and SQLite's WAL and checkpoints) is in `sqlite.rs`
 //! and `postgres.rs`.
 
+mod batch;
 mod postgres;
 mod sqlite;
 
@@ -25,7 +26,11 @@ use sqlx::{PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool};
 
 use crate::audit::AuditWriter;
 use crate::cache::SessionCache;
-use crate::store::Pruned;
+use crate::store::{
+    count_throttle_hits, rotate_refresh_tokens, Pruned, Rotation, SessionRecord, ThrottleHit,
+    ThrottleState,
+};
+use batch::Batcher;
 
 pub use sqlite::SYNCHRONOUS_KEY;
 
@@ -152,20 +157,29 @@ impl Tx {
     }
 }
 
-/// The backend's pools, with the session cache and the audit writer that go
-/// with them.
+/// The backend's pools, with the session cache, the audit writer and the
+/// write batchers that go with them.
 #[derive(Clone)]
 pub struct Pool {
     backend: Backend,
     sessions: Arc<SessionCache>,
     audit: AuditWriter,
+    rotations: Arc<Batcher<Rotation, Option<SessionRecord>>>,
+    throttle_hits: Arc<Batcher<ThrottleHit, ThrottleState>>,
 }
 
 impl Pool {
-    /// Starts the audit writer (so needs a runtime).
+    /// Starts the audit writer and the batchers, on the current runtime if
+    /// there is one.
     pub fn new(backend: Backend, sessions: SessionCache) -> Pool {
         Pool {
             audit: AuditWriter::spawn(backend.clone()),
+            rotations: Arc::new(Batcher::spawn(backend.clone(), |backend, rotations| {
+                Box::pin(async move { rotate_refresh_tokens(&backend, &rotations).await })
+            })),
+            throttle_hits: Arc::new(Batcher::spawn(backend.clone(), |backend, hits| {
+                Box::pin(async move { count_throttle_hits(&backend, &hits).await })
+            })),
             backend,
             sessions: Arc::new(sessions),
         }
@@ -193,6 +207,14 @@ impl Pool {
 
     pub fn audit(&self) -> &AuditWriter {
         &self.audit
+    }
+
+    pub fn rotations(&self) -> &Batcher<Rotation, Option<SessionRecord>> {
+        &self.rotations
+    }
+
+    pub fn throttle_hits(&self) -> &Batcher<ThrottleHit, ThrottleState> {
+        &self.throttle_hits
     }
 }
 

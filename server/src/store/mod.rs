@@ -10,8 +10,8 @@ mod users;
 
 pub use audit::insert_audit_events;
 pub use prune::Pruned;
-pub use sessions::{RefreshLookup, SessionRecord};
-pub use throttles::ThrottleState;
+pub use sessions::{rotate_refresh_tokens, RefreshLookup, Rotation, SessionRecord};
+pub use throttles::{count_throttle_hits, ThrottleHit, ThrottleState};
 pub use users::{NewUser, UserRecord};
 
 use time::OffsetDateTime;

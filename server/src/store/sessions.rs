@@ -2,8 +2,10 @@
 
 use gatepass_common::SessionInfo;
 
+use sqlx::QueryBuilder;
+
 use super::{now_ms, rfc3339, UserRecord};
-use crate::db::{on_conn, on_tx, Db, Tx};
+use crate::db::{on_conn, on_tx, Backend, Db, Tx};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SessionRecord {
@@ -158,11 +160,12 @@ impl Db {
     }
 
     /// Rotates the refresh token `old_hash`, if it is a live session's
-    /// current one: the session gets `new_hash`, and is returned. One
-    /// statement, and a compare-and-swap: of two concurrent rotations of one
-    /// token exactly one gets the session. The trigger files the old hash as
-    /// retired. `None`: the token is retired, unknown, or its session over
-    /// (see [`Db::find_refresh_token`]).
+    /// current one: the session gets `new_hash`, and is returned. A
+    /// compare-and-swap: of two concurrent rotations of one token exactly one
+    /// gets the session. The trigger files the old hash as retired. `None`:
+    /// the token is retired, unknown, or its session over (see
+    /// [`Db::find_refresh_token`]). On SQLite, concurrent rotations are
+    /// applied together (see `db/batch.rs`).
     pub async fn rotate_refresh_token(
         &self,
         old_hash: &[u8],
@@ -170,20 +173,15 @@ impl Db {
         new_sealed: &[u8],
         ttl_ms: i64,
     ) -> sqlx::Result<Option<SessionRecord>> {
-        let now = now_ms();
-        on_conn!(self.0.writer().await, |pool| sqlx::query_as(
-            "UPDATE sessions
-                SET current_hash = $1, current_sealed = $2, last_used_at = $3, expires_at = $4
-              WHERE current_hash = $5 AND ended_at IS NULL AND expires_at > $3
-             RETURNING id, user_id, created_at, last_used_at, expires_at, ended_at, user_agent",
-        )
-        .bind(new_hash)
-        .bind(new_sealed)
-        .bind(now)
-        .bind(now + ttl_ms)
-        .bind(old_hash)
-        .fetch_optional(pool)
-        .await)
+        self.0
+            .rotations()
+            .run(Rotation {
+                old_hash: old_hash.to_vec(),
+                new_hash: new_hash.to_vec(),
+                new_sealed: new_sealed.to_vec(),
+                ttl_ms,
+            })
+            .await
     }
 
     /// The session's current refresh token (sealed) and its hash, if live.
@@ -267,4 +265,67 @@ impl Db {
             .fetch_all(pool)
             .await)
     }
+}
+
+/// One refresh-token rotation (see [`Db::rotate_refresh_token`]).
+pub struct Rotation {
+    old_hash: Vec<u8>,
+    new_hash: Vec<u8>,
+    new_sealed: Vec<u8>,
+    ttl_ms: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct Rotated {
+    #[sqlx(flatten)]
+    session: SessionRecord,
+    current_hash: Vec<u8>,
+}
+
+/// Applies `rotations` with one UPDATE: for each, the session it rotated, or
+/// `None`. Two rotations of one token in a batch update its row once; the
+/// one whose new hash the row holds is the one that rotated.
+pub async fn rotate_refresh_tokens(
+    backend: &Backend,
+    rotations: &[Rotation],
+) -> sqlx::Result<Vec<Option<SessionRecord>>> {
+    let now = now_ms();
+    let mut rotated: Vec<Rotated> = on_conn!(backend.writer().await, |conn| {
+        let mut update =
+            QueryBuilder::new("WITH batch (old_hash, new_hash, new_sealed, expires_at) AS (");
+        update.push_values(rotations, |mut row, rotation| {
+            row.push_bind(&rotation.old_hash)
+                .push_bind(&rotation.new_hash)
+                .push_bind(&rotation.new_sealed)
+                .push_bind(now + rotation.ttl_ms);
+        });
+        update
+            .push(
+                ") UPDATE sessions
+                    SET current_hash = batch.new_hash, current_sealed = batch.new_sealed,
+                        expires_at = batch.expires_at, last_used_at = ",
+            )
+            .push_bind(now)
+            .push(
+                " FROM batch
+                 WHERE sessions.current_hash = batch.old_hash
+                   AND sessions.ended_at IS NULL AND sessions.expires_at > ",
+            )
+            .push_bind(now)
+            .push(
+                " RETURNING sessions.id, sessions.user_id, sessions.created_at,
+                            sessions.last_used_at, sessions.expires_at, sessions.ended_at,
+                            sessions.user_agent, sessions.current_hash",
+            );
+        update.build_query_as().fetch_all(conn).await
+    })?;
+    Ok(rotations
+        .iter()
+        .map(|rotation| {
+            let at = rotated
+                .iter()
+                .position(|row| row.current_hash == rotation.new_hash)?;
+            Some(rotated.swap_remove(at).session)
+        })
+        .collect())
 }

@@ -1,10 +1,14 @@
 //! The `throttles` table: windowed counters and lockouts, one row per bucket.
 
+use std::collections::BTreeMap;
+
+use sqlx::QueryBuilder;
+
 use super::now_ms;
-use crate::db::{on_conn, Db};
+use crate::db::{on_conn, Backend, Db};
 
 /// A bucket's state after a hit.
-#[derive(Debug, Clone, Copy, sqlx::FromRow)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
 pub struct ThrottleState {
     pub hits: i64,
     pub window_start: i64,
@@ -13,26 +17,17 @@ pub struct ThrottleState {
 
 impl Db {
     /// Counts one hit in `bucket`'s window of `window_ms` (starting a new
-    /// window when the old one has passed). One statement, so concurrent hits
-    /// from several processes all count.
+    /// window when the old one has passed). Atomic in the database, so
+    /// concurrent hits from several processes all count. On SQLite,
+    /// concurrent hits are counted together (see `db/batch.rs`).
     pub async fn throttle_hit(&self, bucket: &str, window_ms: i64) -> sqlx::Result<ThrottleState> {
-        let now = now_ms();
-        // Columns qualified: on PostgreSQL a bare name in DO UPDATE could
-        // also mean the proposed row.
-        on_conn!(self.0.writer().await, |pool| sqlx::query_as(
-            "INSERT INTO throttles (bucket, hits, window_start) VALUES ($1, 1, $2)
-             ON CONFLICT (bucket) DO UPDATE SET
-               hits = CASE WHEN throttles.window_start <= $2 - $3
-                           THEN 1 ELSE throttles.hits + 1 END,
-               window_start = CASE WHEN throttles.window_start <= $2 - $3
-                                   THEN $2 ELSE throttles.window_start END
-             RETURNING hits, window_start, locked_until",
-        )
-        .bind(bucket)
-        .bind(now)
-        .bind(window_ms)
-        .fetch_one(pool)
-        .await)
+        self.0
+            .throttle_hits()
+            .run(ThrottleHit {
+                bucket: bucket.to_owned(),
+                window_ms,
+            })
+            .await
     }
 
     /// The latest `locked_until` among `buckets` (0 when none is locked).
@@ -75,4 +70,89 @@ impl Db {
         .map(|done| done.rows_affected()))?;
         Ok(())
     }
+}
+
+/// One hit (see [`Db::throttle_hit`]).
+pub struct ThrottleHit {
+    bucket: String,
+    window_ms: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct Counted {
+    bucket: String,
+    #[sqlx(flatten)]
+    state: ThrottleState,
+}
+
+/// Counts `hits`: one upsert per window length, adding each bucket's number of
+/// hits at once. Each hit gets the count as it would have been had the hits
+/// been counted one by one, in order.
+pub async fn count_throttle_hits(
+    backend: &Backend,
+    hits: &[ThrottleHit],
+) -> sqlx::Result<Vec<ThrottleState>> {
+    // Window length -> bucket -> hits. Sorted, so that rows are always
+    // locked in one order.
+    let mut groups: BTreeMap<i64, BTreeMap<&str, i64>> = BTreeMap::new();
+    for hit in hits {
+        *groups
+            .entry(hit.window_ms)
+            .or_default()
+            .entry(&hit.bucket)
+            .or_default() += 1;
+    }
+    let now = now_ms();
+    let mut counted: BTreeMap<(i64, String), ThrottleState> = BTreeMap::new();
+    for (window_ms, buckets) in &groups {
+        let rows: Vec<Counted> = on_conn!(backend.writer().await, |conn| {
+            let mut upsert = QueryBuilder::new("WITH batch (bucket, n) AS (");
+            upsert.push_values(buckets, |mut row, (bucket, n)| {
+                row.push_bind(*bucket).push_bind(*n);
+            });
+            // `WHERE true` tells SQLite's parser that ON CONFLICT is not a
+            // join's ON. Columns qualified: on PostgreSQL a bare name in DO
+            // UPDATE could also mean the proposed row.
+            upsert
+                .push(") INSERT INTO throttles (bucket, hits, window_start) SELECT bucket, n, ")
+                .push_bind(now)
+                .push(
+                    " FROM batch WHERE true
+                     ON CONFLICT (bucket) DO UPDATE SET
+                       hits = CASE WHEN throttles.window_start <= ",
+                )
+                .push_bind(now - window_ms)
+                .push(
+                    " THEN excluded.hits ELSE throttles.hits + excluded.hits END,
+                       window_start = CASE WHEN throttles.window_start <= ",
+                )
+                .push_bind(now - window_ms)
+                .push(
+                    " THEN excluded.window_start ELSE throttles.window_start END
+                     RETURNING bucket, hits, window_start, locked_until",
+                );
+            upsert.build_query_as().fetch_all(conn).await
+        })?;
+        counted.extend(
+            rows.into_iter()
+                .map(|row| ((*window_ms, row.bucket), row.state)),
+        );
+    }
+    // The k-th of a bucket's n hits in this batch saw `hits - n + k`.
+    let mut seen: BTreeMap<(i64, &str), i64> = BTreeMap::new();
+    hits.iter()
+        .map(|hit| {
+            let key = (hit.window_ms, hit.bucket.clone());
+            let state = *counted.get(&key).ok_or_else(|| {
+                sqlx::Error::Protocol(format!("no count returned for {}", hit.bucket))
+            })?;
+            let n = groups[&hit.window_ms][hit.bucket.as_str()];
+            let k = seen.entry((hit.window_ms, &hit.bucket)).or_default();
+            *k += 1;
+            Ok(ThrottleState {
+                hits: state.hits - n + *k,
+                ..state
+            })
+        })
+        .collect()
 }
