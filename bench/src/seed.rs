@@ -99,7 +99,7 @@ pub async fn seed(
     for n in 0..total {
         let (user_id, _) = &accounts[n % accounts.len()];
         let session_id = uuid::Uuid::new_v4().to_string();
-        let refresh = OpaqueTokens::generate();
+        let refresh = OpaqueTokens::generate_refresh(&session_id);
         let hash = keys.opaque.hash(Purpose::Refresh, &refresh);
         let sealed = keys.opaque.seal(&refresh, &hash);
         if n < plan.access_sessions {

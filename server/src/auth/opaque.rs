@@ -2,6 +2,11 @@
 //! as HMAC-SHA256 under the server's refresh secret, so a copy of the database
 //! cannot be turned into working tokens.
 //!
+//! A refresh token also names its session, `<session id>.<secret>`, so that a
+//! rotation finds the session by primary key instead of through an index on
+//! the hash (a random page written by every rotation). The session id is no
+//! secret (the access token's `sid` carries it) and the MAC covers it.
+//!
 //! A session's current refresh token is also kept *sealed* (XOR with an
 //! HMAC-derived pad keyed by the server secret), so that a client presenting the
 //! previous token inside the grace window can be handed the current cookie
@@ -48,6 +53,20 @@ impl OpaqueTokens {
         let mut bytes = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut bytes);
         URL_SAFE_NO_PAD.encode(bytes)
+    }
+
+    /// A new refresh token for the session `session_id`.
+    pub fn generate_refresh(session_id: &str) -> String {
+        format!("{session_id}.{}", Self::generate())
+    }
+
+    /// The session a refresh token names; `None` for a token issued before
+    /// refresh tokens named their session (or for garbage).
+    pub fn refresh_session_id(token: &str) -> Option<&str> {
+        token
+            .split_once('.')
+            .map(|(session_id, _)| session_id)
+            .filter(|session_id| !session_id.is_empty())
     }
 
     /// The only form in which a token is stored.
@@ -104,6 +123,19 @@ mod tests {
         assert!(a
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+    }
+
+    #[test]
+    fn refresh_tokens_name_their_session() {
+        let token = OpaqueTokens::generate_refresh("5b1c6e0e-0000-4000-8000-000000000000");
+        assert_eq!(
+            OpaqueTokens::refresh_session_id(&token),
+            Some("5b1c6e0e-0000-4000-8000-000000000000")
+        );
+        assert_eq!(token.len(), 36 + 1 + 43);
+        // Tokens from before, and garbage, name none.
+        assert_eq!(OpaqueTokens::refresh_session_id(&OpaqueTokens::generate()), None);
+        assert_eq!(OpaqueTokens::refresh_session_id(".abc"), None);
     }
 
     #[test]

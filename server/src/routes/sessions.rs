@@ -29,12 +29,14 @@ pub async fn start_session(
     user_id: &str,
     client: &ClientInfo,
 ) -> ApiResult<(String, String)> {
-    let refresh = OpaqueTokens::generate();
+    let session_id = uuid::Uuid::new_v4().to_string();
+    let refresh = OpaqueTokens::generate_refresh(&session_id);
     let hash = state.opaque.hash(Purpose::Refresh, &refresh);
     let sealed = state.opaque.seal(&refresh, &hash);
     let session = db
         .insert_session(
             tx,
+            &session_id,
             user_id,
             &hash,
             &sealed,
@@ -105,17 +107,40 @@ pub async fn reauth(
     let token = refresh_token(jar).ok_or(ApiError::MissingRefreshToken)?;
     let hash = state.opaque.hash(Purpose::Refresh, &token);
 
+    let named = OpaqueTokens::refresh_session_id(&token);
+    let session_id = match named {
+        Some(id) => Some(id.to_owned()),
+        // A token from before tokens named their session: found by its hash,
+        // once (its rotation hands out one that names it).
+        None => db
+            .find_refresh_token(None, &hash)
+            .await?
+            .filter(|found| found.retired_at.is_none())
+            .map(|found| found.session.id),
+    };
+
     // The common case in one statement: the token is a live session's
     // current one, and rotates.
-    let new_token = OpaqueTokens::generate();
-    let new_hash = state.opaque.hash(Purpose::Refresh, &new_token);
-    let new_sealed = state.opaque.seal(&new_token, &new_hash);
-    let rotated = db
-        .rotate_refresh_token(&hash, &new_hash, &new_sealed, state.refresh_ttl_ms())
-        .await?;
+    let rotated = match &session_id {
+        Some(session_id) => {
+            let new_token = OpaqueTokens::generate_refresh(session_id);
+            let new_hash = state.opaque.hash(Purpose::Refresh, &new_token);
+            let new_sealed = state.opaque.seal(&new_token, &new_hash);
+            db.rotate_refresh_token(
+                session_id,
+                &hash,
+                &new_hash,
+                &new_sealed,
+                state.refresh_ttl_ms(),
+            )
+            .await?
+            .map(|session| (session, new_token))
+        }
+        None => None,
+    };
     let (session, cookie_token) = match rotated {
-        Some(session) => (session, new_token),
-        None => match refresh_miss(db, state, &hash).await? {
+        Some(rotated) => rotated,
+        None => match refresh_miss(db, state, named, &hash).await? {
             Miss::Raced(session, current) => (session, current),
             Miss::Invalid => {
                 clear_refresh_cookie(jar);
@@ -168,8 +193,13 @@ enum Miss {
     Invalid,
 }
 
-async fn refresh_miss(db: &Db, state: &AppState, hash: &[u8]) -> ApiResult<Miss> {
-    let Some(found) = db.find_refresh_token(hash).await? else {
+async fn refresh_miss(
+    db: &Db,
+    state: &AppState,
+    named: Option<&str>,
+    hash: &[u8],
+) -> ApiResult<Miss> {
+    let Some(found) = db.find_refresh_token(named, hash).await? else {
         return Ok(Miss::Invalid);
     };
     let session = found.session;

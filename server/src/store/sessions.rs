@@ -60,10 +60,13 @@ const SESSION_COLUMNS: &str =
     "s.id, s.user_id, s.created_at, s.last_used_at, s.expires_at, s.ended_at, s.user_agent";
 
 impl Db {
-    /// Starts a session whose current refresh token has `token_hash`.
+    /// Starts the session `session_id` (a new UUID: the refresh token names
+    /// it) whose current refresh token has `token_hash`.
+    #[allow(clippy::too_many_arguments)]
     pub async fn insert_session(
         &self,
         tx: &mut Tx,
+        session_id: &str,
         user_id: &str,
         token_hash: &[u8],
         token_sealed: &[u8],
@@ -72,7 +75,7 @@ impl Db {
     ) -> sqlx::Result<SessionRecord> {
         let now = now_ms();
         let session = SessionRecord {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: session_id.to_owned(),
             user_id: user_id.to_owned(),
             created_at: now,
             last_used_at: now,
@@ -137,30 +140,52 @@ impl Db {
     }
 
     /// Finds the session a refresh token belongs to, whether the token is the
-    /// session's current one or one it retired. One query.
+    /// session's current one or one it retired. One query. `session_id`: the
+    /// session the token names; `None` for a token from before tokens named
+    /// their session, found by its hash alone.
     pub async fn find_refresh_token(
         &self,
+        session_id: Option<&str>,
         token_hash: &[u8],
     ) -> sqlx::Result<Option<RefreshLookup>> {
         // The NULL is typed so that PostgreSQL's UNION needs no guess.
-        let query = format!(
-            "SELECT {SESSION_COLUMNS}, CAST(NULL AS BIGINT) AS retired_at,
-                    s.current_hash, s.current_sealed
-               FROM sessions s WHERE s.current_hash = $1
-             UNION ALL
-             SELECT {SESSION_COLUMNS}, r.retired_at, s.current_hash, s.current_sealed
-               FROM retired_refresh_tokens r JOIN sessions s ON s.id = r.session_id
-              WHERE r.hash = $1
-             LIMIT 1"
-        );
-        on_conn!(self.0.reader(), |pool| sqlx::query_as(&query)
-            .bind(token_hash)
-            .fetch_optional(pool)
-            .await)
+        let query = match session_id {
+            Some(_) => format!(
+                "SELECT {SESSION_COLUMNS}, CAST(NULL AS BIGINT) AS retired_at,
+                        s.current_hash, s.current_sealed
+                   FROM sessions s WHERE s.id = $1 AND s.current_hash = $2
+                 UNION ALL
+                 SELECT {SESSION_COLUMNS}, r.retired_at, s.current_hash, s.current_sealed
+                   FROM retired_refresh_tokens r JOIN sessions s ON s.id = r.session_id
+                  WHERE r.session_id = $1 AND r.hash = $2
+                 LIMIT 1"
+            ),
+            // `legacy_token = 1` as written in the partial index's WHERE, so
+            // that the index is used.
+            None => format!(
+                "SELECT {SESSION_COLUMNS}, CAST(NULL AS BIGINT) AS retired_at,
+                        s.current_hash, s.current_sealed
+                   FROM sessions s WHERE s.current_hash = $1 AND s.legacy_token = 1
+                 UNION ALL
+                 SELECT {SESSION_COLUMNS}, r.retired_at, s.current_hash, s.current_sealed
+                   FROM legacy_retired_refresh_tokens r JOIN sessions s ON s.id = r.session_id
+                  WHERE r.hash = $1
+                 LIMIT 1"
+            ),
+        };
+        on_conn!(self.0.reader(), |pool| {
+            let query = sqlx::query_as(&query);
+            let query = match session_id {
+                Some(id) => query.bind(id),
+                None => query,
+            };
+            query.bind(token_hash).fetch_optional(pool).await
+        })
     }
 
-    /// Rotates the refresh token `old_hash`, if it is a live session's
-    /// current one: the session gets `new_hash`, and is returned. A
+    /// Rotates the refresh token `old_hash`, if it is the live session
+    /// `session_id`'s current one: the session gets `new_hash`, and is
+    /// returned. A
     /// compare-and-swap: of two concurrent rotations of one token exactly one
     /// gets the session. The trigger files the old hash as retired. `None`:
     /// the token is retired, unknown, or its session over (see
@@ -168,6 +193,7 @@ impl Db {
     /// applied together (see `db/batch.rs`).
     pub async fn rotate_refresh_token(
         &self,
+        session_id: &str,
         old_hash: &[u8],
         new_hash: &[u8],
         new_sealed: &[u8],
@@ -176,6 +202,7 @@ impl Db {
         self.0
             .rotations()
             .run(Rotation {
+                session_id: session_id.to_owned(),
                 old_hash: old_hash.to_vec(),
                 new_hash: new_hash.to_vec(),
                 new_sealed: new_sealed.to_vec(),
@@ -269,6 +296,7 @@ impl Db {
 
 /// One refresh-token rotation (see [`Db::rotate_refresh_token`]).
 pub struct Rotation {
+    session_id: String,
     old_hash: Vec<u8>,
     new_hash: Vec<u8>,
     new_sealed: Vec<u8>,
@@ -292,9 +320,10 @@ pub async fn rotate_refresh_tokens(
     let now = now_ms();
     let mut rotated: Vec<Rotated> = on_conn!(backend.writer().await, |conn| {
         let mut update =
-            QueryBuilder::new("WITH batch (old_hash, new_hash, new_sealed, expires_at) AS (");
+            QueryBuilder::new("WITH batch (id, old_hash, new_hash, new_sealed, expires_at) AS (");
         update.push_values(rotations, |mut row, rotation| {
-            row.push_bind(&rotation.old_hash)
+            row.push_bind(&rotation.session_id)
+                .push_bind(&rotation.old_hash)
                 .push_bind(&rotation.new_hash)
                 .push_bind(&rotation.new_sealed)
                 .push_bind(now + rotation.ttl_ms);
@@ -303,12 +332,12 @@ pub async fn rotate_refresh_tokens(
             .push(
                 ") UPDATE sessions
                     SET current_hash = batch.new_hash, current_sealed = batch.new_sealed,
-                        expires_at = batch.expires_at, last_used_at = ",
+                        expires_at = batch.expires_at, legacy_token = 0, last_used_at = ",
             )
             .push_bind(now)
             .push(
                 " FROM batch
-                 WHERE sessions.current_hash = batch.old_hash
+                 WHERE sessions.id = batch.id AND sessions.current_hash = batch.old_hash
                    AND sessions.ended_at IS NULL AND sessions.expires_at > ",
             )
             .push_bind(now)
