@@ -134,7 +134,10 @@ mod tests {
         );
         assert_eq!(token.len(), 36 + 1 + 43);
         // Tokens from before, and garbage, name none.
-        assert_eq!(OpaqueTokens::refresh_session_id(&OpaqueTokens::generate()), None);
+        assert_eq!(
+            OpaqueTokens::refresh_session_id(&OpaqueTokens::generate()),
+            None
+        );
         assert_eq!(OpaqueTokens::refresh_session_id(".abc"), None);
     }
 

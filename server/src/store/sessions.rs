@@ -358,3 +358,188 @@ pub async fn rotate_refresh_tokens(
         })
         .collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+    use std::sync::Arc;
+
+    use rocket::tokio::sync::Mutex;
+    use sqlx::migrate::Migrator;
+    use sqlx::sqlite::SqliteConnectOptions;
+    use sqlx::ConnectOptions;
+
+    use super::*;
+    use crate::auth::opaque::{OpaqueTokens, Purpose};
+    use crate::cache::SessionCache;
+    use crate::config::Secret;
+    use crate::db::Pool;
+
+    const BEFORE_NAMED_TOKENS: i64 = 20261129000003;
+    const TTL_MS: i64 = 3_600_000;
+
+    /// A database migrated up to `before` only (all migrations if `None`).
+    async fn database(dir: &std::path::Path, before: Option<i64>) -> (Db, sqlx::SqlitePool) {
+        let options = SqliteConnectOptions::new()
+            .filename(dir.join("gatepass.db"))
+            .create_if_missing(true);
+        let pool = sqlx::SqlitePool::connect_with(options.clone())
+            .await
+            .unwrap();
+        let all = sqlx::migrate!("./migrations/sqlite");
+        let migrator = Migrator {
+            migrations: Cow::Owned(
+                all.migrations
+                    .iter()
+                    .filter(|m| before.map_or(true, |v| m.version <= v))
+                    .cloned()
+                    .collect(),
+            ),
+            ..all
+        };
+        migrator.run(&pool).await.unwrap();
+        let writer = Arc::new(Mutex::new(options.connect().await.unwrap()));
+        let backend = Backend::Sqlite {
+            pool: pool.clone(),
+            writer,
+        };
+        let cache = SessionCache::new(std::time::Duration::ZERO, 10);
+        (Db(Pool::new(backend, cache)), pool)
+    }
+
+    /// A session started before refresh tokens named their session keeps
+    /// working across the upgrade: found by hash, rotated once into a token
+    /// that names it, and its old token, replayed, is recognised as retired.
+    #[rocket::async_test]
+    async fn a_token_from_before_the_upgrade_rotates_and_its_replay_is_recognised() {
+        let dir = tempfile::tempdir().unwrap();
+        let opaque = OpaqueTokens::new(Secret::new(vec![7; 32]));
+        let old = OpaqueTokens::generate();
+        let old_hash = opaque.hash(Purpose::Refresh, &old);
+        {
+            let (_, pool) = database(dir.path(), Some(BEFORE_NAMED_TOKENS)).await;
+            sqlx::query("INSERT INTO users VALUES ('u1', 'Ada', 'L', 'ada@example.com', 'x', 0)")
+                .execute(&pool)
+                .await
+                .unwrap();
+            sqlx::query(
+                "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at,
+                                       current_hash, current_sealed)
+                 VALUES ('s1', 'u1', 0, 0, $1, $2, $3)",
+            )
+            .bind(now_ms() + TTL_MS)
+            .bind(&old_hash)
+            .bind(opaque.seal(&old, &old_hash))
+            .execute(&pool)
+            .await
+            .unwrap();
+            pool.close().await;
+        }
+        let (db, _) = database(dir.path(), None).await;
+
+        let found = db
+            .find_refresh_token(None, &old_hash)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(found.session.id, "s1");
+        assert_eq!(found.retired_at, None, "the session's current token");
+
+        let new = OpaqueTokens::generate_refresh("s1");
+        let new_hash = opaque.hash(Purpose::Refresh, &new);
+        let rotated = db
+            .rotate_refresh_token(
+                "s1",
+                &old_hash,
+                &new_hash,
+                &opaque.seal(&new, &new_hash),
+                TTL_MS,
+            )
+            .await
+            .unwrap();
+        assert_eq!(rotated.map(|s| s.id).as_deref(), Some("s1"));
+
+        let replayed = db
+            .find_refresh_token(None, &old_hash)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(replayed.session.id, "s1");
+        assert!(replayed.retired_at.is_some(), "the old token is retired");
+        let current = db
+            .find_refresh_token(Some("s1"), &new_hash)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(current.retired_at, None);
+        assert_eq!(
+            db.find_refresh_token(None, &new_hash)
+                .await
+                .unwrap()
+                .map(|f| f.session.id),
+            None,
+            "a token that names its session is not looked up by hash alone"
+        );
+    }
+
+    /// Rotations in one batch each rotate their own session; a second
+    /// rotation of the same token in the batch gets nothing.
+    #[rocket::async_test]
+    async fn a_batch_rotates_each_session_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let opaque = OpaqueTokens::new(Secret::new(vec![7; 32]));
+        let (db, pool) = database(dir.path(), None).await;
+        sqlx::query("INSERT INTO users VALUES ('u1', 'Ada', 'L', 'ada@example.com', 'x', 0)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        let mut jobs = Vec::new();
+        for n in 0..3 {
+            let id = format!("s{n}");
+            let token = OpaqueTokens::generate_refresh(&id);
+            let hash = opaque.hash(Purpose::Refresh, &token);
+            let mut tx = db.0.begin().await.unwrap();
+            db.insert_session(
+                &mut tx,
+                &id,
+                "u1",
+                &hash,
+                &opaque.seal(&token, &hash),
+                None,
+                TTL_MS,
+            )
+            .await
+            .unwrap();
+            tx.commit().await.unwrap();
+            // s1 is presented twice.
+            for _ in 0..(if n == 1 { 2 } else { 1 }) {
+                let new = OpaqueTokens::generate_refresh(&id);
+                let new_hash = opaque.hash(Purpose::Refresh, &new);
+                jobs.push(Rotation {
+                    session_id: id.clone(),
+                    old_hash: hash.clone(),
+                    new_sealed: opaque.seal(&new, &new_hash),
+                    new_hash,
+                    ttl_ms: TTL_MS,
+                });
+            }
+        }
+        let rotated = rotate_refresh_tokens(db.0.backend(), &jobs).await.unwrap();
+        let ids: Vec<_> = rotated
+            .iter()
+            .map(|s| s.as_ref().map(|s| s.id.as_str()))
+            .collect();
+        assert_eq!(ids[0], Some("s0"));
+        assert_eq!(ids[3], Some("s2"));
+        assert_eq!(
+            (ids[1].is_some() as u8) + (ids[2].is_some() as u8),
+            1,
+            "one of the two rotations of s1's token: {ids:?}"
+        );
+        let retired: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM retired_refresh_tokens")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(retired, 3);
+    }
+}
