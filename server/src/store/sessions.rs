@@ -391,7 +391,7 @@ mod tests {
             migrations: Cow::Owned(
                 all.migrations
                     .iter()
-                    .filter(|m| before.map_or(true, |v| m.version <= v))
+                    .filter(|m| before.is_none_or(|v| m.version <= v))
                     .cloned()
                     .collect(),
             ),
