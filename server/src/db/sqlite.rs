@@ -87,19 +87,21 @@ const HOLD_WRITER_EVERY: u32 = 4;
 /// frame copied back, and under load a checkpoint beside the writer never
 /// catches up (the writer appends while it copies): the WAL grew by the whole
 /// write rate, 1.4 GB in a 10 s benchmark, every write extending the file.
-/// So once a second the checkpoint holds the writer: it copies the little
-/// the others left, and the next write reuses the file from its start.
+/// So once a second, right after a checkpoint beside the writer, a second one
+/// holds the writer: it copies the little written meanwhile, and the next
+/// write reuses the file from its start.
 pub async fn checkpoint_forever(pool: SqlitePool, writer: Arc<Mutex<SqliteConnection>>) {
     let mut ticks = rocket::tokio::time::interval(CHECKPOINT_EVERY);
     ticks.set_missed_tick_behavior(rocket::tokio::time::MissedTickBehavior::Delay);
     for tick in 1u32.. {
         ticks.tick().await;
-        let checkpoint = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)");
-        let result: sqlx::Result<(i64, i64, i64)> = if tick % HOLD_WRITER_EVERY == 0 {
-            checkpoint.fetch_one(&mut *writer.lock().await).await
-        } else {
-            checkpoint.fetch_one(&pool).await
-        };
+        let checkpoint = || sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)");
+        let mut result: sqlx::Result<(i64, i64, i64)> = checkpoint().fetch_one(&pool).await;
+        if result.is_ok() && tick % HOLD_WRITER_EVERY == 0 {
+            // Only what was written during the checkpoint above is left to
+            // copy (and to fsync) while the writer waits.
+            result = checkpoint().fetch_one(&mut *writer.lock().await).await;
+        }
         match result {
             Ok((_, log, done)) if log - done > 100_000 => log::warn!(
                 target: "gatepass::db",
