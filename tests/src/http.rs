@@ -2,7 +2,7 @@
 //! tests pass the refresh token explicitly, so they can replay old ones and
 //! inspect every `Set-Cookie`.
 
-use gatepass_common::{paths, REFRESH_COOKIE};
+use gatepass_common::{paths, REFRESH_COOKIE, RESET_BASE_HEADER};
 use reqwest::header::HeaderMap;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -225,6 +225,41 @@ impl Api {
     pub async fn reauth(&self, refresh_token: &str) -> Reply {
         self.post(paths::REAUTH, None, None, Some(refresh_token))
             .await
+    }
+
+    /// `POST /forgotpass` for `email`.
+    pub async fn forgot(&self, email: &str) -> Reply {
+        self.forgot_with_base(email, None).await
+    }
+
+    /// `POST /forgotpass`, asking for reset links under `base` (the
+    /// `X-reset-base` header) if given.
+    pub async fn forgot_with_base(&self, email: &str, base: Option<&str>) -> Reply {
+        self.send(RequestSpec {
+            method: Method::POST,
+            path: paths::FORGOT_PASSWORD,
+            body: Some(json!({ "email": email })),
+            bearer: None,
+            refresh: None,
+            headers: base
+                .map(|base| (RESET_BASE_HEADER, base.to_owned()))
+                .into_iter()
+                .collect(),
+        })
+        .await
+    }
+
+    /// `PATCH /resetpass/<token>` with a new password and its confirmation.
+    pub async fn reset(&self, token: &str, password: &str, confirm: &str) -> Reply {
+        self.send(RequestSpec {
+            method: Method::PATCH,
+            path: &paths::reset_password(token),
+            body: Some(json!({ "password": password, "passwordConfirm": confirm })),
+            bearer: None,
+            refresh: None,
+            headers: vec![],
+        })
+        .await
     }
 }
 

@@ -140,24 +140,10 @@ async fn signup_forgot_and_reauth_are_limited_per_address() {
     assert!(retry_after(&third) > 3000, "the rest of the hour");
 
     for _ in 0..2 {
-        let ok = api
-            .post(
-                paths::FORGOT_PASSWORD,
-                Some(json!({"email": unique_email("f")})),
-                None,
-                None,
-            )
-            .await;
+        let ok = api.forgot(&unique_email("f")).await;
         assert_eq!(ok.status, 200);
     }
-    let limited = api
-        .post(
-            paths::FORGOT_PASSWORD,
-            Some(json!({"email": unique_email("f")})),
-            None,
-            None,
-        )
-        .await;
+    let limited = api.forgot(&unique_email("f")).await;
     limited.assert_error(429, "too_many_attempts");
 
     let first = api.reauth(&session.refresh_token).await;
@@ -240,22 +226,8 @@ async fn forgot_has_a_silent_per_account_cooldown() {
     let email = unique_email("cooldown");
     api.signup(&email).await;
 
-    let first = api
-        .post(
-            paths::FORGOT_PASSWORD,
-            Some(json!({"email": email})),
-            None,
-            None,
-        )
-        .await;
-    let second = api
-        .post(
-            paths::FORGOT_PASSWORD,
-            Some(json!({"email": email})),
-            None,
-            None,
-        )
-        .await;
+    let first = api.forgot(&email).await;
+    let second = api.forgot(&email).await;
     assert_eq!(
         (first.status, &first.body),
         (second.status, &second.body),
@@ -317,21 +289,9 @@ async fn unknown_and_known_emails_take_the_same_time() {
         let (t, r) = timed(api.login(&unique_email("nobody"), "Wrong-horse-battery-1")).await;
         assert_eq!(r.status, 400);
         login_unknown.push(t);
-        let (t, _) = timed(api.post(
-            paths::FORGOT_PASSWORD,
-            Some(json!({"email": known})),
-            None,
-            None,
-        ))
-        .await;
+        let (t, _) = timed(api.forgot(&known)).await;
         forgot_known.push(t);
-        let (t, _) = timed(api.post(
-            paths::FORGOT_PASSWORD,
-            Some(json!({"email": unique_email("nobody")})),
-            None,
-            None,
-        ))
-        .await;
+        let (t, _) = timed(api.forgot(&unique_email("nobody"))).await;
         forgot_unknown.push(t);
     }
     let (known_login, unknown_login) = (median(login_known), median(login_unknown));

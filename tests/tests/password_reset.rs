@@ -2,42 +2,10 @@
 
 use std::time::Duration;
 
-use gatepass_common::{paths, RESET_BASE_HEADER};
-use gatepass_tests::http::RequestSpec;
-use gatepass_tests::{unique_email, wait_for, Api, Server, SmtpSink, PASSWORD};
-use reqwest::Method;
-use serde_json::json;
+use gatepass_tests::{unique_email, wait_for, Server, SmtpSink, PASSWORD};
 
 const MAIL_WAIT: Duration = Duration::from_secs(20);
 const NEW_PASSWORD: &str = "N3w-horse-battery-staple!";
-
-async fn forgot(api: &Api, email: &str, base: Option<&str>) -> gatepass_tests::Reply {
-    let mut headers = vec![];
-    if let Some(base) = base {
-        headers.push((RESET_BASE_HEADER, base.to_owned()));
-    }
-    api.send(RequestSpec {
-        method: Method::POST,
-        path: paths::FORGOT_PASSWORD,
-        body: Some(json!({ "email": email })),
-        bearer: None,
-        refresh: None,
-        headers,
-    })
-    .await
-}
-
-async fn reset(api: &Api, token: &str, password: &str, confirm: &str) -> gatepass_tests::Reply {
-    api.send(RequestSpec {
-        method: Method::PATCH,
-        path: &paths::reset_password(token),
-        body: Some(json!({ "password": password, "passwordConfirm": confirm })),
-        bearer: None,
-        refresh: None,
-        headers: vec![],
-    })
-    .await
-}
 
 /// The token at the end of the newest reset link mailed to `email`.
 fn reset_token_from_mail(sink: &SmtpSink, email: &str, count: usize, base: &str) -> String {
@@ -58,8 +26,8 @@ async fn known_and_unknown_addresses_get_the_same_answer_and_only_one_mail() {
     let unknown = unique_email("unknown");
     api.signup(&known).await;
 
-    let a = forgot(&api, &known, None).await;
-    let b = forgot(&api, &unknown, None).await;
+    let a = api.forgot(&known).await;
+    let b = api.forgot(&unknown).await;
     assert_eq!(a.status, 200, "{}", a.text);
     assert_eq!((a.status, &a.body), (b.status, &b.body));
     assert_eq!(a.body["success"], true);
@@ -78,7 +46,7 @@ async fn known_and_unknown_addresses_get_the_same_answer_and_only_one_mail() {
     // The unknown address gets nothing (the known one's mail came after its request).
     assert!(sink.mails_to(&unknown).is_empty());
     // A malformed address is a 422 whatever exists.
-    forgot(&api, "nope", None)
+    api.forgot("nope")
         .await
         .assert_error(422, "validation_failed");
 }
@@ -98,7 +66,8 @@ async fn the_reset_base_header_is_honoured_only_for_allowed_origins() {
     let email = unique_email("base");
     api.signup(&email).await;
 
-    forgot(&api, &email, Some("https://app.example.com/account/reset")).await;
+    api.forgot_with_base(&email, Some("https://app.example.com/account/reset"))
+        .await;
     let token = reset_token_from_mail(&sink, &email, 1, "https://app.example.com/account/reset");
     assert_eq!(token.len(), 43);
 
@@ -108,7 +77,7 @@ async fn the_reset_base_header_is_honoured_only_for_allowed_origins() {
         "https://app.example.com@evil.example/",
     ] {
         let count = sink.mails_to(&email).len() + 1;
-        forgot(&api, &email, Some(hostile)).await;
+        api.forgot_with_base(&email, Some(hostile)).await;
         let mails = sink.wait_for_mails_to(&email, count, MAIL_WAIT);
         let text = mails.last().unwrap().decoded();
         assert!(
@@ -131,18 +100,18 @@ async fn a_full_reset_ends_every_session_and_confirms_by_mail() {
     let session = api.signup(&email).await;
     let other = api.login(&email, PASSWORD).await;
 
-    forgot(&api, &email, None).await;
+    api.forgot(&email).await;
     let token = reset_token_from_mail(&sink, &email, 1, "http://localhost:3000/change-pass");
 
     // Mismatch and policy failures are 422 and do not use the token up.
-    reset(&api, &token, NEW_PASSWORD, "different")
+    api.reset(&token, NEW_PASSWORD, "different")
         .await
         .assert_error(422, "validation_failed");
-    reset(&api, &token, "password", "password")
+    api.reset(&token, "password", "password")
         .await
         .assert_error(422, "validation_failed");
 
-    let done = reset(&api, &token, NEW_PASSWORD, NEW_PASSWORD).await;
+    let done = api.reset(&token, NEW_PASSWORD, NEW_PASSWORD).await;
     assert_eq!(done.status, 200, "{}", done.text);
     assert_eq!(done.body["success"], true);
     assert!(done.body["message"].is_string());
@@ -168,14 +137,9 @@ async fn a_full_reset_ends_every_session_and_confirms_by_mail() {
     assert_eq!(api.login(&email, NEW_PASSWORD).await.status, 200);
 
     // The token was single-use.
-    reset(
-        &api,
-        &token,
-        "An0ther-fine-passphrase",
-        "An0ther-fine-passphrase",
-    )
-    .await
-    .assert_error(400, "invalid_reset_token");
+    api.reset(&token, "An0ther-fine-passphrase", "An0ther-fine-passphrase")
+        .await
+        .assert_error(400, "invalid_reset_token");
 
     // And a confirmation arrived.
     let mails = sink.wait_for_mails_to(&email, 2, MAIL_WAIT);
@@ -200,22 +164,20 @@ async fn a_new_request_replaces_the_old_token() {
     let email = unique_email("replace");
     api.signup(&email).await;
 
-    forgot(&api, &email, None).await;
+    api.forgot(&email).await;
     let first = reset_token_from_mail(&sink, &email, 1, "http://localhost:3000/change-pass");
-    forgot(&api, &email, None).await;
+    api.forgot(&email).await;
     let second = reset_token_from_mail(&sink, &email, 2, "http://localhost:3000/change-pass");
     assert_ne!(first, second);
 
-    reset(&api, &first, NEW_PASSWORD, NEW_PASSWORD)
+    api.reset(&first, NEW_PASSWORD, NEW_PASSWORD)
         .await
         .assert_error(400, "invalid_reset_token");
     assert_eq!(
-        reset(&api, &second, NEW_PASSWORD, NEW_PASSWORD)
-            .await
-            .status,
+        api.reset(&second, NEW_PASSWORD, NEW_PASSWORD).await.status,
         200
     );
-    reset(&api, "never-issued", NEW_PASSWORD, NEW_PASSWORD)
+    api.reset("never-issued", NEW_PASSWORD, NEW_PASSWORD)
         .await
         .assert_error(400, "invalid_reset_token");
 }
@@ -229,13 +191,13 @@ async fn reset_tokens_expire() {
     let api = server.api();
     let email = unique_email("expire");
     api.signup(&email).await;
-    forgot(&api, &email, None).await;
+    api.forgot(&email).await;
     let token = reset_token_from_mail(&sink, &email, 1, "http://localhost:3000/change-pass");
 
     server
         .sql("UPDATE password_resets SET expires_at = expires_at - 3600000")
         .await;
-    reset(&api, &token, NEW_PASSWORD, NEW_PASSWORD)
+    api.reset(&token, NEW_PASSWORD, NEW_PASSWORD)
         .await
         .assert_error(400, "invalid_reset_token");
 }
@@ -247,10 +209,10 @@ async fn a_failed_send_is_retried_and_never_changes_the_answer() {
     let api = server.api();
     let email = unique_email("retry");
     api.signup(&email).await;
-    let before = forgot(&api, &unique_email("nobody"), None).await;
+    let before = api.forgot(&unique_email("nobody")).await;
 
     sink.refuse_next(2);
-    let reply = forgot(&api, &email, None).await;
+    let reply = api.forgot(&email).await;
     assert_eq!((reply.status, &reply.body), (before.status, &before.body));
 
     // The third attempt gets through, and the log tells the story.
@@ -268,7 +230,7 @@ async fn outbox_mode_writes_eml_files_and_logs_their_path() {
     let api = server.api();
     let email = unique_email("outbox");
     api.signup(&email).await;
-    forgot(&api, &email, None).await;
+    api.forgot(&email).await;
 
     let outbox = server.data_dir().join("outbox");
     let file = wait_for("an .eml in the outbox", MAIL_WAIT, || {

@@ -7,12 +7,9 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use gatepass_common::paths;
-use gatepass_tests::http::RequestSpec;
 use gatepass_tests::{
     database, unique_email, wait_for, Api, Server, ServerBuilder, SmtpSink, PASSWORD,
 };
-use reqwest::Method;
-use serde_json::json;
 
 /// Settings both servers share: the secrets (a token signed by one must verify
 /// on the other), and the given ones.
@@ -190,15 +187,7 @@ async fn a_reset_mailed_by_one_server_is_used_on_the_other_and_both_audit_to_one
     let email = unique_email("reset-across");
     let session = a.api().signup(&email).await;
 
-    let asked = a
-        .api()
-        .post(
-            paths::FORGOT_PASSWORD,
-            Some(json!({"email": email})),
-            None,
-            None,
-        )
-        .await;
+    let asked = a.api().forgot(&email).await;
     assert_eq!(asked.status, 200, "{}", asked.text);
     let mails = sink.wait_for_mails_to(&email, 1, Duration::from_secs(20));
     let link = mails[0]
@@ -207,17 +196,7 @@ async fn a_reset_mailed_by_one_server_is_used_on_the_other_and_both_audit_to_one
     let token = link.rsplit('/').next().unwrap();
 
     let new_password = "N3w-horse-battery-staple!";
-    let reset = b
-        .api()
-        .send(RequestSpec {
-            method: Method::PATCH,
-            path: &paths::reset_password(token),
-            body: Some(json!({"password": new_password, "passwordConfirm": new_password})),
-            bearer: None,
-            refresh: None,
-            headers: vec![],
-        })
-        .await;
+    let reset = b.api().reset(token, new_password, new_password).await;
     assert_eq!(
         reset.status, 200,
         "the token A stored, used on B: {}",
