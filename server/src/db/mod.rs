@@ -3,7 +3,8 @@
 //!
 //! [`Backend`] holds the sqlx pools of whichever it is; [`Pool`] adds what
 //! every user of the database in this process shares: the session cache (see
-//! `cache.rs`) and the audit writer (see `audit.rs`). The store (`store/`)
+//! `cache.rs`), the audit writer (see `audit.rs`) and the batchers that apply
+//! concurrent rotations and throttle hits together on SQLite (`batch.rs`). The store (`store/`)
 //! writes each query once, with `$1`-style parameters that both drivers take,
 //! and runs it on either through [`on_conn!`] and [`on_tx!`].
 //!
