@@ -56,6 +56,12 @@ pub enum ClientError {
     #[error("no OS keyring is available ({0}); unset GATEPASS_TOKEN_STORE or set it to `file`")]
     KeyringUnavailable(String),
 
+    /// SIGTERM or SIGHUP stopped the terminal app, after it gave the shell its
+    /// terminal back. Exits 128 + the signal's number, as a shell reports a
+    /// process the signal killed.
+    #[error("stopped by {name}")]
+    Terminated { name: &'static str, signal: i32 },
+
     /// A local file could not be read or written.
     #[error("{context}: {source}")]
     Io {
@@ -84,6 +90,7 @@ impl ClientError {
             ClientError::Server { .. } | ClientError::Protocol(_) | ClientError::Io { .. } => {
                 exit::REFUSED
             }
+            ClientError::Terminated { signal, .. } => 128 + signal,
         }
     }
 
@@ -99,6 +106,7 @@ impl ClientError {
             ClientError::CorruptStore { .. } => "corrupt_store",
             ClientError::KeyringUnavailable(_) => "keyring_unavailable",
             ClientError::Io { .. } => "local_io",
+            ClientError::Terminated { .. } => "terminated",
         }
     }
 
@@ -125,6 +133,7 @@ impl ClientError {
             ClientError::CorruptStore { .. } => "Unreadable credential store".to_owned(),
             ClientError::KeyringUnavailable(_) => "Keyring unavailable".to_owned(),
             ClientError::Io { .. } => "Local file error".to_owned(),
+            ClientError::Terminated { .. } => "Terminated".to_owned(),
         };
         ErrorJson {
             error: title,
@@ -197,6 +206,12 @@ mod tests {
         assert_eq!(server(429, ErrorCode::TooManyAttempts).exit_code(), 1);
         assert_eq!(ClientError::Protocol("x".into()).exit_code(), 1);
         assert_eq!(ClientError::AuthRequired("x".into()).exit_code(), 4);
+        let terminated = ClientError::Terminated {
+            name: "SIGTERM",
+            signal: 15,
+        };
+        assert_eq!(terminated.exit_code(), 143);
+        assert_eq!(terminated.code(), "terminated");
         let corrupt = ClientError::CorruptStore {
             what: "the cookie jar",
             location: "/tmp/jar.json".into(),

@@ -85,6 +85,28 @@ impl Tmux {
         String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", "app"]).stdout).into_owned()
     }
 
+    /// The app's process id: the child of the pane's shell.
+    fn app_pid(&self) -> u32 {
+        let out = self.run(&["display-message", "-p", "-t", "app", "#{pane_pid}"]);
+        let shell: u32 = String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse()
+            .expect("pane pid");
+        std::fs::read_dir("/proc")
+            .expect("/proc")
+            .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+            .find(|pid| {
+                // `pid (comm) state ppid ...`; comm may hold spaces, so split after ')'.
+                std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+                    stat.rsplit_once(')')
+                        .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+                        .and_then(|ppid| ppid.parse::<u32>().ok())
+                        == Some(shell)
+                })
+            })
+            .expect("the app runs under the pane's shell")
+    }
+
     /// Waits until every one of `texts` is on the screen; returns the screen.
     async fn wait_for_screen(&self, texts: &[&str]) -> String {
         let what = format!("{texts:?} on the screen");
@@ -140,19 +162,70 @@ fn app_command(home: &Path, server: &str) -> String {
     words.join(" ")
 }
 
+/// Whether the test can run; without tmux it fails under CI and is
+/// skipped, loudly, elsewhere.
+fn tmux_or_skip() -> bool {
+    if Tmux::available() {
+        return true;
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("tmux is missing: install the Debian package `tmux` (apt-get install -y tmux)");
+    }
+    // Straight to stderr: the test harness captures eprintln! of a passing test.
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "\n!!! SKIPPED client_tui: tmux is not installed (Debian package `tmux`).\n\
+         !!! The terminal app's end-to-end test did not run.\n"
+    );
+    false
+}
+
+/// `kill <pid>` (SIGTERM) on the running app: it gives the shell its
+/// terminal back and exits 143, as a shell reports a process SIGTERM killed.
+#[tokio::test]
+async fn sigterm_gives_the_terminal_back() {
+    if !tmux_or_skip() {
+        return;
+    }
+    let server = Server::start();
+    let home = tempfile::tempdir().expect("temp home");
+    let tmux = Tmux::start(
+        "sigterm",
+        100,
+        30,
+        &app_command(home.path(), &server.base_url),
+    );
+    tmux.wait_for_screen(&["Sign in to your gatepass account."])
+        .await;
+
+    let pid = tmux.app_pid();
+    let killed = Command::new("sh")
+        .args(["-c", &format!("kill -TERM {pid}")])
+        .status()
+        .expect("run kill");
+    assert!(killed.success());
+
+    let screen = tmux
+        .wait_for_screen(&[&format!("{EXIT_MARKER} 143]")])
+        .await;
+    assert!(
+        !screen.contains("Sign in to your gatepass account."),
+        "the app's screen is still up after SIGTERM:\n{screen}"
+    );
+    assert!(screen.contains("stopped by SIGTERM"), "{screen}");
+    // Raw mode is off again: the shell's output starts its lines at the
+    // left edge (in raw mode a newline does not return the carriage).
+    let marker_line = screen
+        .lines()
+        .find(|line| line.contains(EXIT_MARKER))
+        .unwrap();
+    assert!(marker_line.starts_with(EXIT_MARKER), "{screen}");
+}
+
 #[tokio::test]
 async fn sign_up_see_the_account_sign_out_in_a_real_terminal() {
-    if !Tmux::available() {
-        if std::env::var_os("CI").is_some() {
-            panic!("tmux is missing: install the Debian package `tmux` (apt-get install -y tmux)");
-        }
-        // Straight to stderr: the test harness captures eprintln! of a passing test.
-        use std::io::Write;
-        let _ = writeln!(
-            std::io::stderr().lock(),
-            "\n!!! SKIPPED client_tui: tmux is not installed (Debian package `tmux`).\n\
-             !!! The terminal app's end-to-end test did not run.\n"
-        );
+    if !tmux_or_skip() {
         return;
     }
     let server = Server::start();

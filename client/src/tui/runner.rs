@@ -1,7 +1,8 @@
 //! The runner: owns the terminal, turns terminal events and ticks into
 //! messages, runs commands as tokio tasks that answer over the same channel,
 //! and draws after every message. The terminal is restored on every way
-//! out: quit, Ctrl-C (a key in raw mode), an error, and a panic (hook).
+//! out: quit, Ctrl-C (a key in raw mode), an error, a panic (hook), and
+//! SIGTERM or SIGHUP (`kill`, a closed terminal window).
 
 use std::io::{stdout, Stdout};
 use std::sync::Once;
@@ -112,6 +113,8 @@ pub async fn run(client: ApiClient) -> Result<()> {
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut tasks = JoinSet::new();
 
+    let mut stop = Stop::listen()?;
+
     let (mut app, mut commands) = App::new(client.server(), OffsetDateTime::now_utc());
     loop {
         for command in commands.drain(..) {
@@ -127,6 +130,8 @@ pub async fn run(client: ApiClient) -> Result<()> {
         let message = tokio::select! {
             Some(message) = rx.recv() => message,
             _ = ticks.tick() => Message::Tick(OffsetDateTime::now_utc()),
+            // Returning drops `tui`, which restores the terminal.
+            stopped = stop.next() => return Err(stopped),
             Some(joined) = tasks.join_next() => {
                 match joined {
                     Err(e) if e.is_panic() => {
@@ -140,6 +145,48 @@ pub async fn run(client: ApiClient) -> Result<()> {
             }
         };
         commands = update(&mut app, message);
+    }
+}
+
+/// SIGTERM and SIGHUP: without a handler they would kill the app with the
+/// terminal still raw and on the alternate screen.
+struct Stop {
+    #[cfg(unix)]
+    signals: [(tokio::signal::unix::Signal, &'static str, i32); 2],
+}
+
+impl Stop {
+    fn listen() -> Result<Stop> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            let listen = |kind: SignalKind| {
+                signal(kind).map_err(|e| ClientError::io("cannot listen for signals", e))
+            };
+            Ok(Stop {
+                signals: [
+                    (listen(SignalKind::terminate())?, "SIGTERM", 15),
+                    (listen(SignalKind::hangup())?, "SIGHUP", 1),
+                ],
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(Stop {})
+    }
+
+    /// The first of the signals to arrive.
+    async fn next(&mut self) -> ClientError {
+        #[cfg(unix)]
+        {
+            let [(term, term_name, term_no), (hup, hup_name, hup_no)] = &mut self.signals;
+            let (name, signal) = tokio::select! {
+                _ = term.recv() => (*term_name, *term_no),
+                _ = hup.recv() => (*hup_name, *hup_no),
+            };
+            ClientError::Terminated { name, signal }
+        }
+        #[cfg(not(unix))]
+        std::future::pending().await
     }
 }
 
