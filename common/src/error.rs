@@ -43,6 +43,7 @@ pub enum ErrorCode {
     ValidationFailed,
     MalformedJson,
     PayloadTooLarge,
+    UnsupportedMediaType,
     InvalidCredentials,
     MissingAccessToken,
     InvalidAccessToken,
@@ -61,6 +62,7 @@ pub enum ErrorCode {
     TooManyAttempts,
     BadRequest,
     Unavailable,
+    ServerBusy,
     InternalError,
     #[serde(other)]
     Other,
@@ -73,6 +75,7 @@ impl ErrorCode {
             ErrorCode::ValidationFailed => "validation_failed",
             ErrorCode::MalformedJson => "malformed_json",
             ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::UnsupportedMediaType => "unsupported_media_type",
             ErrorCode::InvalidCredentials => "invalid_credentials",
             ErrorCode::MissingAccessToken => "missing_access_token",
             ErrorCode::InvalidAccessToken => "invalid_access_token",
@@ -91,6 +94,7 @@ impl ErrorCode {
             ErrorCode::TooManyAttempts => "too_many_attempts",
             ErrorCode::BadRequest => "bad_request",
             ErrorCode::Unavailable => "unavailable",
+            ErrorCode::ServerBusy => "server_busy",
             ErrorCode::InternalError => "internal_error",
             ErrorCode::Other => "other",
         }

@@ -20,6 +20,10 @@ pub enum ApiError {
     MalformedJson(String),
     #[error("body too large")]
     PayloadTooLarge,
+    /// A body that is not `application/json`: such a request needs no CORS
+    /// preflight, so a hostile page could send it (login CSRF).
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
     #[error("invalid credentials")]
     InvalidCredentials,
     #[error("missing access token")]
@@ -54,6 +58,9 @@ pub enum ApiError {
     Status(Status),
     #[error("database unavailable")]
     Unavailable,
+    /// The password-hashing queue is too long: shed load before hashing.
+    #[error("server busy")]
+    ServerBusy { retry_after_secs: u64 },
     /// The cause is logged, never sent.
     #[error("internal error: {0}")]
     Internal(String),
@@ -76,6 +83,7 @@ impl ApiError {
             ApiError::MalformedJson(_) | ApiError::InvalidCredentials => Status::BadRequest,
             ApiError::InvalidResetToken | ApiError::WrongPassword => Status::BadRequest,
             ApiError::PayloadTooLarge => Status::PayloadTooLarge,
+            ApiError::UnsupportedMediaType => Status::UnsupportedMediaType,
             ApiError::OriginNotAllowed => Status::Forbidden,
             ApiError::MissingAccessToken
             | ApiError::InvalidAccessToken
@@ -87,7 +95,7 @@ impl ApiError {
             ApiError::UserNotFound | ApiError::SessionNotFound => Status::NotFound,
             ApiError::TooManyAttempts { .. } => Status::TooManyRequests,
             ApiError::Status(status) => *status,
-            ApiError::Unavailable => Status::ServiceUnavailable,
+            ApiError::Unavailable | ApiError::ServerBusy { .. } => Status::ServiceUnavailable,
             ApiError::Internal(_) => Status::InternalServerError,
         }
     }
@@ -97,6 +105,7 @@ impl ApiError {
             ApiError::Validation(_) => ErrorCode::ValidationFailed,
             ApiError::MalformedJson(_) => ErrorCode::MalformedJson,
             ApiError::PayloadTooLarge => ErrorCode::PayloadTooLarge,
+            ApiError::UnsupportedMediaType => ErrorCode::UnsupportedMediaType,
             ApiError::InvalidCredentials => ErrorCode::InvalidCredentials,
             ApiError::MissingAccessToken => ErrorCode::MissingAccessToken,
             ApiError::InvalidAccessToken => ErrorCode::InvalidAccessToken,
@@ -116,12 +125,14 @@ impl ApiError {
                 404 => ErrorCode::NotFound,
                 405 => ErrorCode::MethodNotAllowed,
                 413 => ErrorCode::PayloadTooLarge,
+                415 => ErrorCode::UnsupportedMediaType,
                 422 => ErrorCode::ValidationFailed,
                 503 => ErrorCode::Unavailable,
                 500..=599 => ErrorCode::InternalError,
                 _ => ErrorCode::BadRequest,
             },
             ApiError::Unavailable => ErrorCode::Unavailable,
+            ApiError::ServerBusy { .. } => ErrorCode::ServerBusy,
             ApiError::Internal(_) => ErrorCode::InternalError,
         }
     }
@@ -135,6 +146,9 @@ impl ApiError {
                 .unwrap_or_else(|| "The request is invalid.".into()),
             ApiError::MalformedJson(_) => "The request body is not valid JSON.".into(),
             ApiError::PayloadTooLarge => "The request body is larger than 16 KiB.".into(),
+            ApiError::UnsupportedMediaType => {
+                "The request body must be JSON (Content-Type: application/json).".into()
+            }
             ApiError::InvalidCredentials => "The email or password is incorrect.".into(),
             ApiError::MissingAccessToken => "Sign in to continue.".into(),
             ApiError::InvalidAccessToken => "The access token is not valid. Sign in again.".into(),
@@ -163,6 +177,9 @@ impl ApiError {
                 _ => "The request could not be understood.".into(),
             },
             ApiError::Unavailable => "The service is temporarily unavailable.".into(),
+            ApiError::ServerBusy { retry_after_secs } => {
+                format!("The server is busy. Try again in {retry_after_secs} seconds.")
+            }
             ApiError::Internal(_) => "Something went wrong on our side. Try again later.".into(),
         }
     }
@@ -173,6 +190,7 @@ impl ApiError {
             ApiError::Validation(_) => "Validation failed",
             ApiError::MalformedJson(_) => "Malformed JSON",
             ApiError::PayloadTooLarge => "Payload too large",
+            ApiError::UnsupportedMediaType => "Unsupported media type",
             ApiError::InvalidCredentials => "Invalid credentials",
             ApiError::MissingAccessToken
             | ApiError::InvalidAccessToken
@@ -189,6 +207,7 @@ impl ApiError {
             ApiError::TooManyAttempts { .. } => "Too many attempts",
             ApiError::Status(status) => status.reason().unwrap_or("Error"),
             ApiError::Unavailable => "Service unavailable",
+            ApiError::ServerBusy { .. } => "Server busy",
             ApiError::Internal(_) => "Internal server error",
         }
     }
@@ -258,7 +277,9 @@ impl<'r> Responder<'r, 'static> for ApiError {
             };
             response.header(Header::new("WWW-Authenticate", challenge));
         }
-        if let ApiError::TooManyAttempts { retry_after_secs } = self {
+        if let ApiError::TooManyAttempts { retry_after_secs }
+        | ApiError::ServerBusy { retry_after_secs } = self
+        {
             response.header(Header::new("Retry-After", retry_after_secs.to_string()));
         }
         if status.code >= 500 || status == Status::Unauthorized {

@@ -1,11 +1,16 @@
 //! Brute-force and abuse limits, counted in the database so every server
 //! process on it shares them (OWASP ASVS V2.2.1).
 //!
-//! Logins: failures are counted per account (by the normalised email, whether
-//! or not it exists, so a 429 tells nothing about existence) and per client
-//! address. A bucket that reaches its limit is locked for `lockout_base`,
-//! doubling with each further failure. A locked login is refused *before* the
-//! password is checked, so the right password during a lockout is a 429 too.
+//! Logins: every attempt is counted per account (by the normalised email,
+//! whether or not it exists, so a 429 tells nothing about existence) and per
+//! client address *before* its password is checked, atomically (see
+//! `store::count_attempts`), and refused with 429 past either limit: however
+//! many arrive at once, at most a limit's worth of passwords are checked. The
+//! attempt past a limit locks its bucket for `lockout_base`, doubling with
+//! each further lockout (never with each request). A success forgives the
+//! account's count and gives the address back its own attempt, so the
+//! address limit counts failures. Wrong current passwords on
+//! `/change-password` count against the account's login limit too.
 //!
 //! Signup, forgot-password and reauth: plain per-address rate limits, as
 //! request guards ([`PerAddress`]).
@@ -20,76 +25,111 @@ use crate::config::{Limit, Limits};
 use crate::db::Db;
 use crate::error::{remember, ApiError, ApiResult};
 use crate::state::AppState;
-use crate::store::now_ms;
+use crate::store::{now_ms, Attempt, LockoutRule, Verdict};
 
-/// The longest lockout, however many failures.
+/// The longest lockout, however many lockouts came before.
 const MAX_LOCKOUT: Duration = Duration::from_secs(24 * 3600);
 
 fn retry_after_secs(until_ms: i64, now_ms: i64) -> u64 {
     (((until_ms - now_ms).max(0) + 999) / 1000).max(1) as u64
 }
 
-/// The lockout after the `hits`-th failure of a bucket whose limit is `max`.
-pub fn lockout(base: Duration, hits: i64, max: u32) -> Duration {
-    let doublings = (hits - max as i64).clamp(0, 20) as u32;
-    base.saturating_mul(1 << doublings).min(MAX_LOCKOUT)
+fn too_many(until_ms: i64) -> ApiError {
+    ApiError::TooManyAttempts {
+        retry_after_secs: retry_after_secs(until_ms, now_ms()),
+    }
 }
 
-/// The login throttle for one attempt.
+fn lockout_rule(limit: Limit, base: Duration) -> LockoutRule {
+    LockoutRule {
+        max: limit.max as i64,
+        window_ms: limit.window_ms(),
+        base_ms: base.as_millis() as i64,
+        cap_ms: MAX_LOCKOUT.as_millis() as i64,
+    }
+}
+
+/// The login throttle for one attempt: its account's bucket and, for a
+/// login, its address's.
 pub struct LoginThrottle<'a> {
     db: &'a Db,
-    limits: &'a Limits,
     account: String,
-    address: String,
+    /// `None` for a re-check of a signed-in user's password.
+    address: Option<String>,
+    buckets: Vec<(String, LockoutRule)>,
 }
 
 impl<'a> LoginThrottle<'a> {
-    pub fn new(db: &'a Db, limits: &'a Limits, email: &str, client: &ClientInfo) -> Self {
+    /// A login attempt for `email` from `client`.
+    pub fn login(db: &'a Db, limits: &Limits, email: &str, client: &ClientInfo) -> Self {
+        let account = account_bucket(email);
+        let address = format!("login:address:{}", client.address());
         LoginThrottle {
             db,
-            limits,
-            account: format!("login:account:{email}"),
-            address: format!("login:address:{}", client.address()),
+            buckets: vec![
+                (
+                    account.clone(),
+                    lockout_rule(limits.login_account, limits.lockout_base),
+                ),
+                (
+                    address.clone(),
+                    lockout_rule(limits.login_address, limits.lockout_base),
+                ),
+            ],
+            account,
+            address: Some(address),
         }
     }
 
-    /// 429 while the account or the address is locked.
-    pub async fn check(&self) -> ApiResult<()> {
-        let until = self
-            .db
-            .throttle_locked_until(&[&self.account, &self.address])
-            .await?;
-        let now = now_ms();
-        if until > now {
-            return Err(ApiError::TooManyAttempts {
-                retry_after_secs: retry_after_secs(until, now),
-            });
+    /// A check of a signed-in user's current password (`/change-password`):
+    /// the account's login limit, so a stolen access token is no password
+    /// oracle.
+    pub fn password_check(db: &'a Db, limits: &Limits, email: &str) -> Self {
+        let account = account_bucket(email);
+        LoginThrottle {
+            db,
+            buckets: vec![(
+                account.clone(),
+                lockout_rule(limits.login_account, limits.lockout_base),
+            )],
+            account,
+            address: None,
         }
-        Ok(())
     }
 
-    /// Counts a failure; locks what reached its limit.
-    pub async fn failed(&self) -> ApiResult<()> {
-        for (bucket, limit) in [
-            (&self.account, self.limits.login_account),
-            (&self.address, self.limits.login_address),
-        ] {
-            let state = self.db.throttle_hit(bucket, limit.window_ms()).await?;
-            if state.hits >= limit.max as i64 {
-                let lock = lockout(self.limits.lockout_base, state.hits, limit.max);
-                self.db
-                    .throttle_lock(bucket, now_ms() + lock.as_millis() as i64)
-                    .await?;
-            }
+    /// Counts this attempt before its password is checked: 429 when a bucket
+    /// is past its limit or locked.
+    pub async fn attempt(&self) -> ApiResult<()> {
+        // A locked bucket refuses without a write: a flood against a lockout
+        // costs reads only.
+        let names: Vec<&str> = self.buckets.iter().map(|(n, _)| n.as_str()).collect();
+        let until = self.db.throttle_locked_until(&names).await?;
+        if until > now_ms() {
+            return Err(too_many(until));
         }
-        Ok(())
+        let attempt = Attempt {
+            buckets: self.buckets.clone(),
+        };
+        match self.db.throttle_attempt(attempt).await? {
+            Verdict::Allowed => Ok(()),
+            Verdict::Refused { until } => Err(too_many(until)),
+        }
     }
 
-    /// A success forgives the account's failures (not the address's).
+    /// The password was right: the account's count is forgiven, and the
+    /// address gets this attempt back (it counts failures).
     pub async fn succeeded(&self) -> ApiResult<()> {
         self.db.throttle_clear(&self.account).await?;
+        if let Some(address) = &self.address {
+            self.db.throttle_refund(address).await?;
+        }
         Ok(())
     }
+}
+
+/// The account's bucket: one per normalised email, known or not.
+fn account_bucket(email: &str) -> String {
+    format!("login:account:{email}")
 }
 
 /// A kind of request limited per client address.
@@ -166,15 +206,6 @@ async fn count(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn lockouts_double_and_are_capped() {
-        let base = Duration::from_secs(60);
-        assert_eq!(lockout(base, 5, 5), Duration::from_secs(60));
-        assert_eq!(lockout(base, 6, 5), Duration::from_secs(120));
-        assert_eq!(lockout(base, 8, 5), Duration::from_secs(480));
-        assert_eq!(lockout(base, 500, 5), MAX_LOCKOUT);
-    }
 
     #[test]
     fn retry_after_rounds_up_and_is_at_least_one() {

@@ -28,8 +28,8 @@ use sqlx::{PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool};
 use crate::audit::AuditWriter;
 use crate::cache::SessionCache;
 use crate::store::{
-    count_throttle_hits, rotate_refresh_tokens, Pruned, Rotation, SessionRecord, ThrottleHit,
-    ThrottleState,
+    count_attempts, count_throttle_hits, rotate_refresh_tokens, Attempt, Pruned, Rotation,
+    SessionRecord, ThrottleHit, ThrottleState, Verdict,
 };
 use batch::Batcher;
 
@@ -167,6 +167,7 @@ pub struct Pool {
     audit: AuditWriter,
     rotations: Arc<Batcher<Rotation, Option<SessionRecord>>>,
     throttle_hits: Arc<Batcher<ThrottleHit, ThrottleState>>,
+    login_attempts: Arc<Batcher<Attempt, Verdict>>,
 }
 
 impl Pool {
@@ -180,6 +181,9 @@ impl Pool {
             })),
             throttle_hits: Arc::new(Batcher::spawn(backend.clone(), |backend, hits| {
                 Box::pin(async move { count_throttle_hits(&backend, &hits).await })
+            })),
+            login_attempts: Arc::new(Batcher::spawn(backend.clone(), |backend, attempts| {
+                Box::pin(async move { count_attempts(&backend, &attempts).await })
             })),
             backend,
             sessions: Arc::new(sessions),
@@ -216,6 +220,10 @@ impl Pool {
 
     pub fn throttle_hits(&self) -> &Batcher<ThrottleHit, ThrottleState> {
         &self.throttle_hits
+    }
+
+    pub fn login_attempts(&self) -> &Batcher<Attempt, Verdict> {
+        &self.login_attempts
     }
 }
 
@@ -308,6 +316,11 @@ async fn prepare(rocket: Rocket<Build>) -> fairing::Result {
     match prepared {
         Ok(()) => {
             log::info!(target: "gatepass::db", "database: {}, migrations applied", db.0.backend().name());
+            // Emails stored before their normal form (store/users.rs); on a
+            // failure they stay listed for the next start.
+            if let Err(e) = db.renormalize_emails().await {
+                log::error!(target: "gatepass::db", "cannot normalise stored emails: {e}");
+            }
             Ok(rocket)
         }
         Err(e) => {

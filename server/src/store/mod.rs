@@ -11,7 +11,10 @@ mod users;
 pub use audit::insert_audit_events;
 pub use prune::Pruned;
 pub use sessions::{rotate_refresh_tokens, RefreshLookup, Rotation, SessionRecord};
-pub use throttles::{count_throttle_hits, ThrottleHit, ThrottleState};
+pub use throttles::{
+    count_attempts, count_throttle_hits, Attempt, Bucket, LockoutRule, ThrottleHit, ThrottleState,
+    Verdict,
+};
 pub use users::{NewUser, UserRecord};
 
 use time::OffsetDateTime;
