@@ -24,7 +24,7 @@ use cookie_store::CookieStore;
 use gatepass_common::{
     paths, AuthResponse, ErrorBody, ErrorCode, ForgotPasswordRequest, LoginRequest,
     MessageResponse, ReauthResponse, ResetPasswordRequest, SessionInfo, SessionsResponse,
-    SignupRequest, User, UserResponse,
+    SignupRequest, User, UserResponse, UserView, UserViewResponse,
 };
 use reqwest::{Method, StatusCode, Url};
 use reqwest_cookie_store::CookieStoreMutex;
@@ -44,6 +44,8 @@ pub const DEFAULT_SERVER: &str = "http://127.0.0.1:8000";
 pub const SERVER_ENV: &str = "GATEPASS_SERVER";
 /// Like `GH_TOKEN`: use this access token and touch no store.
 pub const ACCESS_TOKEN_ENV: &str = "GATEPASS_ACCESS_TOKEN";
+/// `1` (or `true`, `yes`, `on`): like `--allow-http`.
+pub const ALLOW_HTTP_ENV: &str = "GATEPASS_ALLOW_HTTP";
 
 /// `gatepass token` hands out a token only if it lives at least this long.
 const TOKEN_MARGIN: time::Duration = time::Duration::seconds(5);
@@ -58,14 +60,20 @@ pub struct ClientConfig {
     pub token_store: StoreChoice,
     /// `GATEPASS_ACCESS_TOKEN`: when set, no store is read or written.
     pub env_token: Option<String>,
+    /// Talk plain `http://` to a host that is not loopback (`--allow-http`):
+    /// passwords and tokens then cross the network readable by anyone on
+    /// the way. Without it such a server is refused before anything is sent.
+    pub allow_http: bool,
 }
 
 impl ClientConfig {
     /// The configuration of the `gatepass` command: the data folder of the
     /// platform, `GATEPASS_TOKEN_STORE` and `GATEPASS_ACCESS_TOKEN`.
-    pub fn from_env(server: &str) -> Result<ClientConfig> {
+    /// `allow_http` is the command line's (clap reads `GATEPASS_ALLOW_HTTP`).
+    pub fn from_env(server: &str, allow_http: bool) -> Result<ClientConfig> {
         Ok(ClientConfig {
             server: server.to_owned(),
+            allow_http,
             data_dir: store::default_data_dir()?,
             token_store: StoreChoice::from_env()?,
             env_token: std::env::var(ACCESS_TOKEN_ENV)
@@ -231,14 +239,47 @@ pub fn normalize_server(raw: &str) -> Result<(String, Url)> {
     Ok((normalized, url))
 }
 
-/// Loopback hosts count as secure contexts (the browsers' and cookie_store's rule).
+/// Loopback hosts count as secure contexts (the browsers' and
+/// cookie_store's rule): `localhost`, 127.0.0.0/8 and ::1 (also written as
+/// the IPv4-mapped `::ffff:127.x.y.z`). Any other name, even one that
+/// resolves to a loopback address, is not: where it resolves is up to DNS.
 fn is_loopback(url: &Url) -> bool {
-    let host = url.host_str().unwrap_or("");
-    let ip = host.trim_start_matches('[').trim_end_matches(']');
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    // The URL parser has lower-cased names and normalised IPv4 forms
+    // (`2130706433`, `0x7f.1`) to dotted quads already.
+    let ip = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
     host.eq_ignore_ascii_case("localhost")
         || ip
             .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
+            .is_ok_and(|ip| ip.to_canonical().is_loopback())
+}
+
+/// Whether the client may talk to `url`, decided before anything is sent
+/// or asked for: https and loopback are fine (`Ok(None)`); plain http to any
+/// other host is refused (a usage error) unless `allow_http`, and then
+/// comes with a warning to show first (`Ok(Some(warning))`).
+pub fn check_plain_http(url: &Url, allow_http: bool) -> Result<Option<String>> {
+    if url.scheme() != "http" || is_loopback(url) {
+        return Ok(None);
+    }
+    let host = url.host_str().unwrap_or("");
+    if !allow_http {
+        return Err(ClientError::Usage(format!(
+            "refusing plain http to {host}: passwords and tokens would cross the network \
+             unencrypted; use https://, or pass --allow-http (or set {ALLOW_HTTP_ENV}=1) \
+             to send them anyway"
+        )));
+    }
+    Ok(Some(format!(
+        "warning: plain http to {host} (--allow-http): passwords and tokens cross the \
+         network unencrypted, and the refresh cookie (Secure) is never sent back, so every \
+         session ends when its access token expires; use https"
+    )))
 }
 
 /// Percent-encodes one path segment (a user or session id from the command
@@ -270,14 +311,10 @@ fn rfc3339(at: OffsetDateTime) -> Option<String> {
 impl ApiClient {
     pub fn new(config: ClientConfig) -> Result<ApiClient> {
         let (server, url) = normalize_server(&config.server)?;
-        let mut notices = Vec::new();
-        if url.scheme() == "http" && !is_loopback(&url) {
-            notices.push(format!(
-                "warning: {server} is plain http: passwords and tokens cross the network \
-                 unencrypted, and the refresh cookie (Secure) is never sent back, so every \
-                 session ends when its access token expires; use https"
-            ));
-        }
+        // First of all: nothing may be sent, or asked for, before this.
+        let notices: Vec<String> = check_plain_http(&url, config.allow_http)?
+            .into_iter()
+            .collect();
         if let Some(token) = &config.env_token {
             // A token goes into a header: refuse junk before it gets there.
             if !token.bytes().all(|b| b.is_ascii_graphic()) {
@@ -381,13 +418,14 @@ impl ApiClient {
         Ok(reply.json::<UserResponse>()?.user)
     }
 
-    /// `GET /:id`.
-    pub async fn user(&self, id: &str) -> Result<User> {
+    /// `GET /:id`: the full user for one's own id, a public profile (no
+    /// email) for anyone else's.
+    pub async fn user(&self, id: &str) -> Result<UserView> {
         let path = paths::user(&path_segment(id));
         let reply = self
             .authed(Method::GET, &path, Some(StatusCode::OK))
             .await?;
-        Ok(reply.json::<UserResponse>()?.user)
+        Ok(reply.json::<UserViewResponse>()?.user)
     }
 
     /// `GET /sessions`.
@@ -945,9 +983,67 @@ mod tests {
             ("http://[::1]:1", true),
             ("http://10.0.0.1:1", false),
             ("http://example.com", false),
+            ("http://LOCALHOST:1", true),
+            ("http://127.8.9.10", true),
+            ("http://2130706433", true),
+            ("http://[::ffff:127.0.0.1]", true),
+            ("http://[::2]", false),
+            ("http://0.0.0.0", false),
+            ("http://128.0.0.1", false),
+            // Names are not resolved: only `localhost` itself counts.
+            ("http://localhost.example.com", false),
+            ("http://127.0.0.1.nip.io", false),
         ] {
             assert_eq!(is_loopback(&Url::parse(url).unwrap()), loopback, "{url}");
         }
+    }
+
+    #[test]
+    fn plain_http_to_another_host_needs_the_opt_in() {
+        let check = |url: &str, allow: bool| check_plain_http(&Url::parse(url).unwrap(), allow);
+        for url in [
+            "https://auth.example.com",
+            "https://192.0.2.1",
+            "http://127.0.0.1:8000",
+            "http://localhost:8000",
+            "http://[::1]:8000",
+        ] {
+            for allow in [false, true] {
+                assert!(check(url, allow).unwrap().is_none(), "{url} {allow}");
+            }
+        }
+        for url in [
+            "http://auth.example.com",
+            "http://192.0.2.1:9",
+            "http://[2001:db8::1]",
+        ] {
+            let refused = check(url, false).unwrap_err();
+            assert_eq!(refused.exit_code(), 2, "{url}");
+            let message = refused.to_string();
+            assert!(message.starts_with("refusing plain http"), "{message}");
+            assert!(message.contains("--allow-http"), "{message}");
+            assert!(message.contains(ALLOW_HTTP_ENV), "{message}");
+            let warning = check(url, true).unwrap().expect("a warning");
+            assert!(warning.contains("unencrypted"), "{warning}");
+        }
+    }
+
+    #[test]
+    fn the_client_refuses_plain_http_before_it_exists() {
+        let data = tempfile::tempdir().unwrap();
+        let config = |allow_http| ClientConfig {
+            server: "http://192.0.2.1:9".to_owned(),
+            data_dir: data.path().to_owned(),
+            token_store: StoreChoice::File,
+            env_token: None,
+            allow_http,
+        };
+        let refused = ApiClient::new(config(false)).unwrap_err();
+        assert_eq!(refused.exit_code(), 2);
+        let client = ApiClient::new(config(true)).expect("allowed");
+        let notices = client.take_notices();
+        assert_eq!(notices.len(), 1, "{notices:?}");
+        assert!(notices[0].starts_with("warning: plain http"), "{notices:?}");
     }
 
     #[test]

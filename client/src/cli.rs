@@ -5,10 +5,11 @@ use std::ffi::OsString;
 use std::io::{BufRead, IsTerminal, Write};
 
 use clap::{CommandFactory, Parser, Subcommand};
-use gatepass_common::{SessionInfo, SignupRequest, User};
+use gatepass_common::{SessionInfo, SignupRequest, User, UserView};
 use serde_json::json;
 
 use crate::api::{self, ApiClient, ClientConfig, LogoutOutcome, Status};
+use crate::display::escape;
 use crate::error::{exit, ClientError, Result};
 
 const EXIT_CODES: &str = "\
@@ -21,8 +22,23 @@ Exit codes:
 
 Environment:
   GATEPASS_SERVER        the server URL (like --server)
+  GATEPASS_ALLOW_HTTP    1: like --allow-http
   GATEPASS_ACCESS_TOKEN  use this access token for every command; store nothing
   GATEPASS_TOKEN_STORE   where to keep the access token: auto (default), keyring, file";
+
+const RESET_HELP: &str = "\
+Where the token and the new password come from:
+  gatepass reset                                   both asked for on the terminal, not echoed
+  gatepass reset --password-stdin                  the token asked for on the terminal;
+                                                   the password is the first line of stdin
+  gatepass reset --token-stdin --password-stdin    the token is the first line of stdin,
+                                                   the password the second
+  gatepass reset --token-stdin                     the token from stdin, the password asked
+                                                   for on the terminal (stdin is a terminal)
+  gatepass reset LINK                              the password asked for; the link shows
+                                                   in `ps` and in your shell history
+Without a terminal, whatever is not given on stdin is a usage error (exit 2),
+never a wait for input.";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -39,6 +55,18 @@ pub struct Cli {
     /// Print data, and errors (on stderr), as JSON.
     #[arg(long, global = true)]
     pub json: bool,
+
+    /// Send passwords and tokens over plain http:// to a host that is not
+    /// this machine (loopback). Anyone on the network path can read them;
+    /// without this flag such a server is refused before anything is asked
+    /// or sent.
+    #[arg(
+        long,
+        global = true,
+        env = api::ALLOW_HTTP_ENV,
+        value_parser = opt_in
+    )]
+    pub allow_http: bool,
 
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -89,10 +117,18 @@ pub enum Command {
         email: String,
     },
     /// Set a new password with the token or link from the reset email.
+    #[command(after_help = RESET_HELP)]
     Reset {
-        /// The reset token, or the whole link from the email.
-        token_or_link: String,
-        /// Read the new password from standard input (one line) instead of a prompt.
+        /// The reset token, or the whole link from the email. Given here, it
+        /// is visible to every local user in the process list (`ps`) while
+        /// the command runs, and stays in your shell history: leave it out
+        /// to be asked for it, or use --token-stdin.
+        token_or_link: Option<String>,
+        /// Read the token (or link) from standard input: its first line.
+        #[arg(long, conflicts_with = "token_or_link")]
+        token_stdin: bool,
+        /// Read the new password from standard input (one line; the second
+        /// line with --token-stdin) instead of a prompt.
         #[arg(long)]
         password_stdin: bool,
     },
@@ -109,6 +145,17 @@ pub enum Command {
 pub enum SessionsAction {
     /// End one session (by the id `gatepass sessions` shows).
     Revoke { id: String },
+}
+
+/// `GATEPASS_ALLOW_HTTP`'s values (clap hands the flag itself in as
+/// `true`): the usual yes and no words; empty is unset. Anything else is a
+/// usage error rather than a guess either way.
+fn opt_in(value: &str) -> std::result::Result<bool, String> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "y" | "on" => Ok(true),
+        "" | "0" | "false" | "no" | "n" | "off" => Ok(false),
+        _ => Err("use 1 or 0 (true or false)".to_owned()),
+    }
 }
 
 /// Runs `gatepass` with the process's arguments; returns the exit code.
@@ -142,10 +189,18 @@ where
         }
     };
     runtime.block_on(async move {
-        let client = match ClientConfig::from_env(&cli.server).and_then(ApiClient::new) {
-            Ok(client) => client,
-            Err(e) => return report(&e, json),
-        };
+        // Building the client refuses plain http to another host, before
+        // any prompt or request.
+        let client =
+            match ClientConfig::from_env(&cli.server, cli.allow_http).and_then(ApiClient::new) {
+                Ok(client) => client,
+                Err(e) => return report(&e, json),
+            };
+        // The plain-http warning goes out before any password is asked for;
+        // the terminal app shows the client's notices itself.
+        if !matches!(command, Command::Tui) {
+            print_notices(&client, json);
+        }
         let result = execute(&client, command, json).await;
         print_notices(&client, json);
         match result {
@@ -209,10 +264,11 @@ fn report(error: &ClientError, json: bool) -> i32 {
             Err(_) => eprintln!("gatepass: {error}"),
         }
     } else {
-        eprintln!("gatepass: {error}");
+        // The feedback can be the server's words: escaped like all its strings.
+        eprintln!("gatepass: {}", escape(&error.to_string()));
         if let ClientError::Server { body, .. } = error {
             for field in &body.errors {
-                eprintln!("  - {}: {}", field.param, field.msg);
+                eprintln!("  - {}: {}", escape(&field.param), escape(&field.msg));
             }
         }
         if let ClientError::Unreachable { .. } = error {
@@ -230,7 +286,7 @@ fn print_notices(client: &ApiClient, json: bool) {
         if json {
             eprintln!("{}", json!({ "notice": notice }));
         } else {
-            eprintln!("gatepass: {notice}");
+            eprintln!("gatepass: {}", escape(&notice));
         }
     }
 }
@@ -272,7 +328,7 @@ async fn execute(client: &ApiClient, command: Command, json: bool) -> Result<()>
             print_signed_in(&user, json);
         }
         Command::Me => print_user(&client.me().await?, json),
-        Command::User { id } => print_user(&client.user(&id).await?, json),
+        Command::User { id } => print_user_view(&client.user(&id).await?, json),
         Command::Token => {
             let token = client.access_token().await?;
             if json {
@@ -282,7 +338,8 @@ async fn execute(client: &ApiClient, command: Command, json: bool) -> Result<()>
                 });
                 out_json(json!({ "accessToken": token, "expiresAt": expires }));
             } else {
-                out(token);
+                // A real token has nothing to escape; a hostile one loses its controls.
+                out(escape(&token));
             }
         }
         Command::Status => print_status(&client.status().await?, json),
@@ -332,13 +389,18 @@ async fn execute(client: &ApiClient, command: Command, json: bool) -> Result<()>
             if json {
                 out_json(json!({ "message": answer.message, "feedback": answer.feedback }));
             } else {
-                out(answer.feedback.unwrap_or(answer.message));
+                out(escape(&answer.feedback.unwrap_or(answer.message)));
             }
         }
         Command::Reset {
             token_or_link,
+            token_stdin,
             password_stdin,
         } => {
+            let token_or_link = match token_or_link {
+                Some(given) => given,
+                None => read_reset_token(token_stdin, password_stdin)?,
+            };
             // Check the token before asking for a password.
             api::reset_token(&token_or_link)?;
             let password = read_password(password_stdin, true)?;
@@ -346,7 +408,10 @@ async fn execute(client: &ApiClient, command: Command, json: bool) -> Result<()>
             if json {
                 out_json(json!({ "message": answer.message }));
             } else {
-                out(format!("{} Sign in with the new password.", answer.message));
+                out(format!(
+                    "{} Sign in with the new password.",
+                    escape(&answer.message)
+                ));
             }
         }
         Command::Sessions { action: None } => {
@@ -364,7 +429,7 @@ async fn execute(client: &ApiClient, command: Command, json: bool) -> Result<()>
             if json {
                 out_json(json!({ "revoked": id }));
             } else {
-                out(format!("Session {id} ended."));
+                out(format!("Session {} ended.", escape(&id)));
             }
         }
         Command::Tui => {
@@ -379,22 +444,57 @@ async fn execute(client: &ApiClient, command: Command, json: bool) -> Result<()>
     Ok(())
 }
 
+/// The next line of standard input, without its line end; `what` and
+/// `flag` name it in errors. Successive calls read successive lines (std's
+/// stdin buffer is shared).
+fn read_stdin_line(what: &str, flag: &str) -> Result<String> {
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).map_err(|e| {
+        ClientError::Usage(format!("cannot read the {what} from standard input: {e}"))
+    })?;
+    let value = line.trim_end_matches(['\n', '\r']).to_owned();
+    if value.is_empty() {
+        return Err(ClientError::Usage(format!(
+            "{flag}: standard input held no {what}"
+        )));
+    }
+    Ok(value)
+}
+
+/// The reset token (or link) when it is not an argument: the first line of
+/// standard input with `--token-stdin`, else a no-echo prompt on the
+/// terminal (a reset token is as good as a password until it is used).
+/// Without a terminal it fails at once rather than wait (CI).
+fn read_reset_token(from_stdin: bool, password_stdin: bool) -> Result<String> {
+    if from_stdin {
+        return read_stdin_line("reset token", "--token-stdin");
+    }
+    if !std::io::stdin().is_terminal() {
+        let hint = if password_stdin {
+            "put it on the first line of standard input with --token-stdin (the password \
+             on the second)"
+        } else {
+            "pass it on standard input with --token-stdin"
+        };
+        return Err(ClientError::Usage(format!(
+            "no reset token given and no terminal to ask for it on: {hint}"
+        )));
+    }
+    let token = rpassword::prompt_password("Reset link or token (not shown): ")
+        .map_err(|e| ClientError::Usage(format!("cannot read the reset token: {e}")))?;
+    let token = token.trim().to_owned();
+    if token.is_empty() {
+        return Err(ClientError::Usage("no reset token given".to_owned()));
+    }
+    Ok(token)
+}
+
 /// A password from `--password-stdin` (one line) or a no-echo prompt on the
 /// terminal; never from the command line. Without a terminal it fails at
 /// once rather than wait for input that will not come (CI).
 fn read_password(from_stdin: bool, confirm: bool) -> Result<String> {
     if from_stdin {
-        let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line).map_err(|e| {
-            ClientError::Usage(format!("cannot read the password from standard input: {e}"))
-        })?;
-        let password = line.trim_end_matches(['\n', '\r']).to_owned();
-        if password.is_empty() {
-            return Err(ClientError::Usage(
-                "--password-stdin: standard input held no password".to_owned(),
-            ));
-        }
-        return Ok(password);
+        return read_stdin_line("password", "--password-stdin");
     }
     if !std::io::stdin().is_terminal() {
         return Err(ClientError::Usage(
@@ -420,7 +520,9 @@ fn print_signed_in(user: &User, json: bool) {
     } else {
         out(format!(
             "Signed in as {} {} <{}>.",
-            user.first_name, user.last_name, user.email
+            escape(&user.first_name),
+            escape(&user.last_name),
+            escape(&user.email)
         ));
     }
 }
@@ -431,10 +533,29 @@ fn print_user(user: &User, json: bool) {
     } else {
         out(format!(
             "{} {} <{}>",
-            user.first_name, user.last_name, user.email
+            escape(&user.first_name),
+            escape(&user.last_name),
+            escape(&user.email)
         ));
-        out(format!("id:      {}", user.id));
-        out(format!("created: {}", user.created_at));
+        out(format!("id:      {}", escape(&user.id)));
+        out(format!("created: {}", escape(&user.created_at)));
+    }
+}
+
+/// `GET /:id`: someone else's profile has no email.
+fn print_user_view(user: &UserView, json: bool) {
+    match user {
+        UserView::Full(user) => print_user(user, json),
+        UserView::Public(_) if json => out_json(json!({ "user": user })),
+        UserView::Public(profile) => {
+            out(format!(
+                "{} {}",
+                escape(&profile.first_name),
+                escape(&profile.last_name)
+            ));
+            out(format!("id:      {}", escape(&profile.id)));
+            out(format!("created: {}", escape(&profile.created_at)));
+        }
     }
 }
 
@@ -448,13 +569,22 @@ fn print_status(status: &Status, json: bool) {
     }
     out(format!("server:         {}", status.server));
     let who = match (&status.user, status.signed_in) {
-        (Some(u), true) => format!("yes, as {} {} <{}>", u.first_name, u.last_name, u.email),
+        (Some(u), true) => format!(
+            "yes, as {} {} <{}>",
+            escape(&u.first_name),
+            escape(&u.last_name),
+            escape(&u.email)
+        ),
         (None, true) => "yes".to_owned(),
         (_, false) => "no".to_owned(),
     };
     out(format!("signed in:      {who}"));
     let store = match &status.token_store_fallback {
-        Some(reason) => format!("{} (no OS keyring available: {reason})", status.token_store),
+        Some(reason) => format!(
+            "{} (no OS keyring available: {})",
+            status.token_store,
+            escape(reason)
+        ),
         None => status.token_store.clone(),
     };
     out(format!("token store:    {store}"));
@@ -481,10 +611,10 @@ fn print_sessions(sessions: &[SessionInfo]) {
         out(format!(
             "{} {}  created {}  last used {}  {}",
             if session.current { "*" } else { " " },
-            session.id,
-            session.created_at,
-            session.last_used_at,
-            session.user_agent.as_deref().unwrap_or("-")
+            escape(&session.id),
+            escape(&session.created_at),
+            escape(&session.last_used_at),
+            escape(session.user_agent.as_deref().unwrap_or("-"))
         ));
     }
 }
@@ -506,6 +636,40 @@ mod tests {
         ] {
             assert!(Cli::try_parse_from(args).is_err());
         }
+    }
+
+    #[test]
+    fn the_opt_in_takes_yes_and_no_words_and_nothing_else() {
+        for yes in ["1", "true", "YES", "on", " y "] {
+            assert_eq!(opt_in(yes), Ok(true), "{yes}");
+        }
+        for no in ["", "0", "false", "No", "off", "n"] {
+            assert_eq!(opt_in(no), Ok(false), "{no}");
+        }
+        for junk in ["2", "maybe", "allow"] {
+            assert!(opt_in(junk).is_err(), "{junk}");
+        }
+        let cli = Cli::try_parse_from(["gatepass", "me", "--allow-http"]).unwrap();
+        assert!(cli.allow_http, "a global flag, after the command too");
+    }
+
+    #[test]
+    fn the_reset_token_is_an_argument_or_comes_from_stdin_never_both() {
+        let cli = Cli::try_parse_from(["gatepass", "reset"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(Command::Reset {
+                token_or_link: None,
+                token_stdin: false,
+                ..
+            })
+        ));
+        let cli = Cli::try_parse_from(["gatepass", "reset", "abc"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(Command::Reset { token_or_link: Some(t), .. }) if t == "abc"
+        ));
+        assert!(Cli::try_parse_from(["gatepass", "reset", "abc", "--token-stdin"]).is_err());
     }
 
     #[test]

@@ -279,6 +279,7 @@ async fn ten_concurrent_library_calls_cause_one_reauth() {
         data_dir: data.path().to_owned(),
         token_store: StoreChoice::File,
         env_token: None,
+        allow_http: false,
     })
     .expect("client");
     let email = unique_email("ten");

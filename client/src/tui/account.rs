@@ -2,7 +2,7 @@
 //! user by id, ending a session, signing out here or everywhere.
 
 use crossterm::event::{KeyCode, KeyEvent};
-use gatepass_common::{ErrorCode, SessionInfo, User};
+use gatepass_common::{ErrorCode, SessionInfo, User, UserView};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
@@ -15,6 +15,7 @@ use super::form::{Field, LABEL_WIDTH};
 use super::status::shorten;
 use super::view::{self, Hint};
 use crate::api::LogoutOutcome;
+use crate::display::escape;
 use crate::error::ClientError;
 
 /// Where the keys go on this screen.
@@ -36,7 +37,7 @@ pub struct Account {
     pub focus: AccountFocus,
     pub lookup: Field,
     /// The user found, or why not.
-    pub lookup_result: Option<Result<User, String>>,
+    pub lookup_result: Option<Result<UserView, String>>,
 }
 
 impl Default for Account {
@@ -177,7 +178,7 @@ pub fn on_loaded(app: &mut App, result: Result<AccountData, ClientError>) -> Vec
     Vec::new()
 }
 
-pub fn on_looked_up(app: &mut App, result: Result<User, ClientError>) -> Vec<Command> {
+pub fn on_looked_up(app: &mut App, result: Result<UserView, ClientError>) -> Vec<Command> {
     app.busy = None;
     match result {
         Ok(user) => app.account.lookup_result = Some(Ok(user)),
@@ -285,24 +286,24 @@ fn when(rfc3339: &str) -> String {
                 at.minute()
             )
         }
-        Err(_) => rfc3339.to_owned(),
+        Err(_) => escape(rfc3339).into_owned(),
     }
 }
 
 /// One session in at most `width` columns; the user agent gives way.
 fn session_line(session: &SessionInfo, width: usize) -> Line<'static> {
-    let short_id: String = session.id.chars().take(8).collect();
+    let short_id: String = escape(&session.id).chars().take(8).collect();
     let head = format!("{short_id}  last used {}  ", when(&session.last_used_at));
     let tag = if session.current { "this device  " } else { "" };
     let room = width.saturating_sub(head.chars().count() + tag.chars().count());
-    let agent = session.user_agent.as_deref().unwrap_or("-");
+    let agent = escape(session.user_agent.as_deref().unwrap_or("-"));
     Line::from(vec![
         Span::raw(head),
         Span::styled(
             tag,
             Style::new().fg(Color::Green).add_modifier(Modifier::BOLD),
         ),
-        Span::styled(shorten(agent, room), Style::new().fg(Color::Gray)),
+        Span::styled(shorten(&agent, room), Style::new().fg(Color::Gray)),
     ])
 }
 
@@ -326,12 +327,18 @@ pub fn view(app: &App, frame: &mut Frame, area: Rect) {
             Line::from(vec![
                 label("Name"),
                 Span::styled(
-                    format!("{} {}", user.first_name, user.last_name),
+                    format!("{} {}", escape(&user.first_name), escape(&user.last_name)),
                     Style::new().add_modifier(Modifier::BOLD),
                 ),
             ]),
-            Line::from(vec![label("Email"), Span::raw(user.email.clone())]),
-            Line::from(vec![label("User id"), Span::raw(user.id.clone())]),
+            Line::from(vec![
+                label("Email"),
+                Span::raw(escape(&user.email).into_owned()),
+            ]),
+            Line::from(vec![
+                label("User id"),
+                Span::raw(escape(&user.id).into_owned()),
+            ]),
             Line::from(vec![
                 label("Member since"),
                 Span::raw(when(&user.created_at)),
@@ -382,15 +389,18 @@ pub fn view(app: &App, frame: &mut Frame, area: Rect) {
                 Ok(user) => Line::from(vec![
                     Span::styled("✓ ", Style::new().fg(Color::Green)),
                     Span::raw(format!(
-                        "{} {} <{}>, since {}",
-                        user.first_name,
-                        user.last_name,
-                        user.email,
-                        when(&user.created_at)
+                        "{} {}{}, since {}",
+                        escape(user.first_name()),
+                        escape(user.last_name()),
+                        // Only one's own profile shows an email.
+                        user.email()
+                            .map(|email| format!(" <{}>", escape(email)))
+                            .unwrap_or_default(),
+                        when(user.created_at())
                     )),
                 ]),
                 Err(why) => Line::from(Span::styled(
-                    format!("✗ {why}"),
+                    format!("✗ {}", escape(why)),
                     Style::new().fg(Color::Red),
                 )),
             };
@@ -544,8 +554,8 @@ mod tests {
         type_text(&mut app, "1234");
         let commands = update(&mut app, key(KeyCode::Enter));
         assert_eq!(commands, vec![Command::LookUp { id: "1234".into() }]);
-        update(&mut app, Message::LookedUp(Ok(ada())));
-        assert_eq!(app.account.lookup_result, Some(Ok(ada())));
+        update(&mut app, Message::LookedUp(Ok(UserView::Full(ada()))));
+        assert_eq!(app.account.lookup_result, Some(Ok(UserView::Full(ada()))));
         update(&mut app, key(KeyCode::Esc));
         assert!(!app.typing());
     }

@@ -9,6 +9,7 @@ use ratatui::widgets::{Block, Clear, Padding, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::app::{App, Command};
+use crate::display::escape;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfirmAction {
@@ -78,12 +79,13 @@ pub fn view(confirm: &Confirm, frame: &mut Frame) {
         .area()
         .centered(Constraint::Max(60), Constraint::Length(9));
     let text = vec![
+        // Both can quote the server: an email, a session's user agent.
         Line::styled(
-            confirm.question.clone(),
+            escape(&confirm.question).into_owned(),
             Style::new().add_modifier(Modifier::BOLD),
         ),
         Line::from(""),
-        Line::from(confirm.detail.clone()),
+        Line::from(escape(&confirm.detail).into_owned()),
         Line::from(""),
         Line::styled("y/Enter yes   n/Esc no", Style::new().fg(Color::Cyan)),
     ];

@@ -7,6 +7,7 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::Frame;
 
+use crate::display::escape;
 use crate::error::ClientError;
 
 /// The width of the label column.
@@ -273,7 +274,10 @@ impl Form {
                 break;
             }
             let focused = self.focus == i;
+            // A value can come from the server (the last user's email), an
+            // error is the server's message: neither drives the terminal.
             let shown = field.shown();
+            let shown = escape(&shown);
             // A long value scrolls: its end, where the cursor is, stays visible.
             let count = shown.chars().count();
             let visible: String = shown
@@ -309,7 +313,7 @@ impl Form {
             }
             if let Some(error) = &field.error {
                 let line = Line::from(Span::styled(
-                    format!("✗ {error}"),
+                    format!("✗ {}", escape(error)),
                     Style::new().fg(Color::Red),
                 ));
                 frame.render_widget(

@@ -6,6 +6,7 @@ use ratatui::text::{Line, Span};
 use time::OffsetDateTime;
 
 use crate::api::Status;
+use crate::display::escape;
 
 /// The part of `api::Status` the status bar shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,7 +86,7 @@ pub fn line(status: &StatusInfo, now: OffsetDateTime, width: u16) -> Line<'stati
         .fg(Color::Yellow)
         .add_modifier(Modifier::BOLD);
     let who = match (&status.email, status.signed_in) {
-        (Some(email), true) => email.clone(),
+        (Some(email), true) => escape(email).into_owned(),
         (None, true) => "signed in".to_owned(),
         (_, false) => "not signed in".to_owned(),
     };

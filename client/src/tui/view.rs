@@ -11,6 +11,7 @@ use ratatui::Frame;
 use super::app::{App, NoteKind, Screen};
 use super::form::Form;
 use super::{account, confirm, forgot, help, reset, sign_in, sign_up, status};
+use crate::display::escape;
 
 /// One footer entry: (key, what it does).
 pub type Hint = (&'static str, &'static str);
@@ -204,7 +205,7 @@ fn message_lines(app: &App, width: u16) -> Vec<Line<'static>> {
         ));
     }
     if let Some(warning) = &app.warning {
-        for line in wrap_words(warning, inner) {
+        for line in wrap_words(&escape(warning), inner) {
             lines.push(Line::styled(
                 format!(" {line}"),
                 Style::new().fg(Color::Yellow),
@@ -216,7 +217,8 @@ fn message_lines(app: &App, width: u16) -> Vec<Line<'static>> {
             NoteKind::Info => Style::new().fg(Color::Green),
             NoteKind::Error => Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
         };
-        for line in wrap_words(&note.text, inner) {
+        // Notes carry the server's feedback and the user's name.
+        for line in wrap_words(&escape(&note.text), inner) {
             lines.push(Line::styled(format!(" {line}"), style));
         }
     }
@@ -254,7 +256,8 @@ pub fn form_screen(frame: &mut Frame, area: Rect, intro: &[&str], form: &Form, c
     };
     let mut intro_lines: Vec<Line> = Vec::new();
     for text in intro {
-        for line in wrap_words(text, inner.width as usize) {
+        // An intro can hold the server's answer (Forgot password).
+        for line in wrap_words(&escape(text), inner.width as usize) {
             intro_lines.push(Line::from(line));
         }
     }
@@ -329,6 +332,50 @@ mod tests {
                 assert_contains(&rendered, "token 1:54");
             }
         }
+    }
+
+    /// Every string the server hands the app, with a bidi override, a
+    /// zero-width space and an ESC in it: on screen each shows escaped.
+    #[test]
+    fn server_strings_show_their_controls_escaped() {
+        use crate::tui::app::{update, Message};
+        use crate::tui::confirm::Confirm;
+
+        let hostile = "\u{202e}evil\u{200b}\u{1b}[2J";
+        let escaped = "\\u{202e}evil\\u{200b}\\u{1b}[2J";
+        let mut data = account_data();
+        data.user.first_name = hostile.to_owned();
+        data.user.email = format!("{hostile}@example.com");
+        data.sessions[1].user_agent = Some(hostile.to_owned());
+        let (mut app, _) = App::new(SERVER, t0());
+        update(&mut app, Message::Started(Ok(Some(data))));
+        app.status = signed_in_status();
+        app.status.email = Some(format!("{hostile}@example.com"));
+        app.error(format!("The server says {hostile}"));
+
+        let mut screens = vec![render(&app, 120, 30)];
+        app.confirm = Some(Confirm::revoke(&app.account.sessions[1].clone()));
+        screens.push(render(&app, 120, 30));
+        app.confirm = None;
+        app.screen = Screen::Forgot;
+        app.forgot.sent = Some(hostile.to_owned());
+        app.forgot.form.set_error("email", hostile);
+        screens.push(render(&app, 120, 30));
+
+        for screen in &screens {
+            assert!(
+                !screen.contains(['\u{202e}', '\u{200b}', '\u{1b}']),
+                "a raw control reached the screen:\n{screen}"
+            );
+        }
+        let account = &screens[0];
+        assert_contains(account, &format!("{escaped} Lovelace"));
+        assert_contains(account, &format!("{escaped}@example.com"));
+        assert_contains(account, &format!("The server says {escaped}"));
+        assert_contains(account, "\\u{202e}evil"); // the user agent, shortened
+        assert_contains(&screens[1], &format!("The device using it ({escaped})"));
+        assert_contains(&screens[2], &format!("✗ {escaped}"));
+        assert_contains(&screens[2], escaped);
     }
 
     #[test]
