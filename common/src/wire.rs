@@ -92,6 +92,87 @@ pub struct User {
     pub created_at: String,
 }
 
+/// Another user, as any signed-in user may see them (`GET /:id`): public
+/// data only, never the email.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct PublicProfile {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(format = "uuid", example = "7d1f0e2c-4b5a-4c8e-9f3d-2a6b8c0e1f47")
+    )]
+    pub id: String,
+    pub first_name: String,
+    pub last_name: String,
+    /// RFC 3339.
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
+    pub created_at: String,
+}
+
+impl From<User> for PublicProfile {
+    fn from(user: User) -> PublicProfile {
+        PublicProfile {
+            id: user.id,
+            first_name: user.first_name,
+            last_name: user.last_name,
+            created_at: user.created_at,
+        }
+    }
+}
+
+/// A user looked up by id: the full [`User`] when it is the caller, the
+/// [`PublicProfile`] otherwise. On the wire, only the presence of `email`
+/// tells them apart.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+// Untagged, tried in order: a body with `email` is the full user.
+#[serde(untagged)]
+pub enum UserView {
+    /// The caller themselves.
+    Full(User),
+    /// Someone else.
+    Public(PublicProfile),
+}
+
+impl UserView {
+    pub fn id(&self) -> &str {
+        match self {
+            UserView::Full(user) => &user.id,
+            UserView::Public(profile) => &profile.id,
+        }
+    }
+
+    pub fn first_name(&self) -> &str {
+        match self {
+            UserView::Full(user) => &user.first_name,
+            UserView::Public(profile) => &profile.first_name,
+        }
+    }
+
+    pub fn last_name(&self) -> &str {
+        match self {
+            UserView::Full(user) => &user.last_name,
+            UserView::Public(profile) => &profile.last_name,
+        }
+    }
+
+    /// Only the caller's own email is shown.
+    pub fn email(&self) -> Option<&str> {
+        match self {
+            UserView::Full(user) => Some(&user.email),
+            UserView::Public(_) => None,
+        }
+    }
+
+    pub fn created_at(&self) -> &str {
+        match self {
+            UserView::Full(user) => &user.created_at,
+            UserView::Public(profile) => &profile.created_at,
+        }
+    }
+}
+
 /// Signup and login: `{success, user, accessToken}`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -111,12 +192,21 @@ pub struct ReauthResponse {
     pub access_token: String,
 }
 
-/// `/me` and `/:id`: `{success, user}`.
+/// `/me`: `{success, user}`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserResponse {
     pub success: bool,
     pub user: User,
+}
+
+/// `/:id`: `{success, user}`, the user being the full user for the caller's
+/// own id and the public profile for anyone else's.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UserViewResponse {
+    pub success: bool,
+    pub user: UserView,
 }
 
 /// Forgot and reset password: `{success, message, feedback?}`.
@@ -162,6 +252,8 @@ pub struct Health {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]
@@ -177,6 +269,23 @@ mod tests {
         assert_eq!(json["firstName"], "Ada");
         assert_eq!(json["lastName"], "Lovelace");
         assert!(json.get("passwordConfirm").is_none());
+    }
+
+    #[test]
+    fn a_user_view_is_told_apart_by_its_email() {
+        let full = json!({"id": "1", "firstName": "Ada", "lastName": "Lovelace",
+            "email": "ada@example.com", "createdAt": "2026-01-01T00:00:00Z"});
+        let view: UserView = serde_json::from_value(full.clone()).unwrap();
+        assert_eq!(view.email(), Some("ada@example.com"));
+        assert_eq!(serde_json::to_value(&view).unwrap(), full);
+
+        let public = json!({"id": "2", "firstName": "Bob", "lastName": "Byron",
+            "createdAt": "2026-01-01T00:00:00Z"});
+        let view: UserView = serde_json::from_value(public.clone()).unwrap();
+        assert!(matches!(view, UserView::Public(_)));
+        assert_eq!(view.email(), None);
+        assert_eq!(view.first_name(), "Bob");
+        assert_eq!(serde_json::to_value(&view).unwrap(), public);
     }
 
     #[test]

@@ -11,16 +11,16 @@
 
 use gatepass_common::{
     paths, AuthResponse, ChangePasswordRequest, ErrorBody, ErrorCode, FieldError,
-    ForgotPasswordRequest, Health, LoginRequest, MessageResponse, ReauthResponse,
+    ForgotPasswordRequest, Health, LoginRequest, MessageResponse, PublicProfile, ReauthResponse,
     ResetPasswordRequest, SessionInfo, SessionsResponse, SignupRequest, User, UserResponse,
-    REFRESH_COOKIE,
+    UserView, UserViewResponse, REFRESH_COOKIE,
 };
 use rocket::Route;
 use serde_json::json;
 use utoipa::openapi::extensions::Extensions;
 use utoipa::openapi::header::{Header, HeaderBuilder};
 use utoipa::openapi::response::{Response, ResponseBuilder};
-use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Schema, Type};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr};
 use utoipa::{Modify, OpenApi, ToResponse};
@@ -77,6 +77,9 @@ ones 400 `malformed_json`.";
             AuthResponse,
             ReauthResponse,
             UserResponse,
+            PublicProfile,
+            UserView,
+            UserViewResponse,
             MessageResponse,
             SessionInfo,
             SessionsResponse,
@@ -95,7 +98,7 @@ ones 400 `malformed_json`.";
             TooManyAttempts,
         ),
     ),
-    modifiers(&SecuritySchemes),
+    modifiers(&SecuritySchemes, &ExactPublicProfile),
     tags(
         (name = "users", description = "Accounts: sign up, sign in, look users up."),
         (name = "sessions", description = "Sessions: refresh, list, and end them."),
@@ -161,6 +164,27 @@ impl Modify for SecuritySchemes {
                  one after a short grace window ends the session.",
             ))),
         );
+    }
+}
+
+/// `PublicProfile` has exactly its four keys. Said in the schema, this keeps
+/// `UserView`'s `oneOf` exact (a full user, with `email`, is not also a
+/// public profile) and tells front-ends that no email is coming. Said here,
+/// not with serde's `deny_unknown_fields`, so clients still read a profile
+/// that gains a field.
+struct ExactPublicProfile;
+
+impl Modify for ExactPublicProfile {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let schemas = openapi
+            .components
+            .as_mut()
+            .map(|components| &mut components.schemas);
+        if let Some(RefOr::T(Schema::Object(profile))) =
+            schemas.and_then(|schemas| schemas.get_mut("PublicProfile"))
+        {
+            profile.additional_properties = Some(Box::new(AdditionalProperties::FreeForm(false)));
+        }
     }
 }
 
@@ -551,5 +575,52 @@ mod tests {
         for code in [ErrorCode::RefreshTokenReused, ErrorCode::TooManyAttempts] {
             assert!(codes.contains(code.as_str()), "{code} missing from {codes}");
         }
+    }
+
+    #[test]
+    fn a_user_by_id_is_the_full_user_or_a_profile_without_email() {
+        let doc = document();
+        let ok = &doc["paths"]["/api/users/{id}"]["get"]["responses"]["200"];
+        assert_eq!(
+            ok["content"]["application/json"]["schema"]["$ref"],
+            "#/components/schemas/UserViewResponse"
+        );
+        let schemas = &doc["components"]["schemas"];
+        assert_eq!(
+            schemas["UserViewResponse"]["properties"]["user"]["$ref"],
+            "#/components/schemas/UserView"
+        );
+        let variants: Vec<&str> = schemas["UserView"]["oneOf"]
+            .as_array()
+            .expect("UserView is a oneOf")
+            .iter()
+            .filter_map(|v| v["$ref"].as_str())
+            .collect();
+        assert_eq!(
+            variants,
+            [
+                "#/components/schemas/User",
+                "#/components/schemas/PublicProfile"
+            ]
+        );
+        let profile = &schemas["PublicProfile"];
+        let keys = |v: &serde_json::Value| {
+            let mut keys: Vec<String> = match v {
+                serde_json::Value::Object(map) => map.keys().cloned().collect(),
+                serde_json::Value::Array(items) => items
+                    .iter()
+                    .filter_map(|k| k.as_str().map(str::to_owned))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            keys.sort();
+            keys
+        };
+        let expected = ["createdAt", "firstName", "id", "lastName"];
+        assert_eq!(keys(&profile["properties"]), expected);
+        assert_eq!(keys(&profile["required"]), expected);
+        // Exactly those keys, so a full user (with `email`) is not also one.
+        assert_eq!(profile["additionalProperties"], false);
+        assert!(keys(&schemas["User"]["required"]).contains(&"email".to_owned()));
     }
 }

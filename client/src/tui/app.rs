@@ -4,7 +4,7 @@
 //! transition is a unit test.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
-use gatepass_common::{MessageResponse, SessionInfo, User};
+use gatepass_common::{MessageResponse, SessionInfo, User, UserView};
 use time::OffsetDateTime;
 
 use super::confirm::{self, Confirm};
@@ -114,7 +114,7 @@ pub enum Message {
     ForgotSent(Result<MessageResponse, ClientError>),
     ResetDone(Result<MessageResponse, ClientError>),
     AccountLoaded(Result<AccountData, ClientError>),
-    LookedUp(Result<User, ClientError>),
+    LookedUp(Result<UserView, ClientError>),
     Revoked(Result<(), ClientError>),
     Refreshed(Result<(), ClientError>),
     SignedOut {

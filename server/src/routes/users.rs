@@ -1,6 +1,8 @@
 //! Signup, login, and looking users up.
 
-use gatepass_common::{AuthResponse, ErrorBody, LoginRequest, SignupRequest, UserResponse};
+use gatepass_common::{
+    AuthResponse, ErrorBody, LoginRequest, SignupRequest, UserResponse, UserView, UserViewResponse,
+};
 use rocket::http::{CookieJar, Status};
 use rocket::serde::json::Json;
 use rocket::{get, post, State};
@@ -174,28 +176,40 @@ pub fn me(auth: AuthUser) -> Json<UserResponse> {
 
 /// A user by id
 ///
-/// Any user, by id, for a signed-in caller. A malformed id is simply not found.
+/// The caller's own id answers the full user, as `/me` does; anyone else's
+/// answers their public profile only (`id`, `firstName`, `lastName`,
+/// `createdAt`), never their email. A malformed id is simply not found.
 #[utoipa::path(
     operation_id = "getUser",
     tag = "users",
     params(("id" = String, Path, description = "The user's id (a UUID).")),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The user.", body = UserResponse),
+        (status = 200, description = "The caller (the full user, with `email`), or another \
+            user's public profile (no `email`).", body = UserViewResponse),
         (status = 401, response = Unauthorized),
         (status = 404, description = "No such user, or a malformed id (`user_not_found`).",
             body = ErrorBody),
     ),
 )]
 #[get("/<id>")]
-pub async fn user_by_id(_auth: AuthUser, db: &Db, id: &str) -> ApiResult<Json<UserResponse>> {
-    let id = uuid::Uuid::parse_str(id).map_err(|_| ApiError::UserNotFound)?;
-    let user = db
-        .user_by_id(&id.hyphenated().to_string())
-        .await?
-        .ok_or(ApiError::UserNotFound)?;
-    Ok(Json(UserResponse {
+pub async fn user_by_id(
+    auth: AuthUser,
+    db: &Db,
+    id: &str,
+) -> ApiResult<Json<UserViewResponse>> {
+    let id = uuid::Uuid::parse_str(id)
+        .map_err(|_| ApiError::UserNotFound)?
+        .hyphenated()
+        .to_string();
+    let user = if id == auth.user.id {
+        UserView::Full(auth.user.public())
+    } else {
+        let other = db.user_by_id(&id).await?.ok_or(ApiError::UserNotFound)?;
+        UserView::Public(other.profile())
+    };
+    Ok(Json(UserViewResponse {
         success: true,
-        user: user.public(),
+        user,
     }))
 }

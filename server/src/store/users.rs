@@ -1,9 +1,10 @@
 //! The `users` table.
 
-use gatepass_common::User;
+use gatepass_common::{PublicProfile, User};
 
-use super::{now_ms, rfc3339};
+use super::{is_unique_violation, now_ms, rfc3339};
 use crate::db::{on_conn, on_tx, Db, Tx};
+use crate::validate;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct UserRecord {
@@ -26,12 +27,23 @@ impl UserRecord {
             created_at: rfc3339(self.created_at),
         }
     }
+
+    /// What another signed-in user may see: no email.
+    pub fn profile(&self) -> PublicProfile {
+        PublicProfile {
+            id: self.id.clone(),
+            first_name: self.first_name.clone(),
+            last_name: self.last_name.clone(),
+            created_at: rfc3339(self.created_at),
+        }
+    }
 }
 
 pub struct NewUser<'a> {
     pub first_name: &'a str,
     pub last_name: &'a str,
-    /// Already normalised (trimmed, lower-cased).
+    /// Already in its stored form ([`validate::stored_email`]): the unique
+    /// index compares that form, so look-alike addresses are one account.
     pub email: &'a str,
     pub password_hash: &'a str,
 }
@@ -65,6 +77,7 @@ impl Db {
         Ok(user)
     }
 
+    /// `email` in its stored form ([`validate::stored_email`]).
     pub async fn user_by_email(&self, email: &str) -> sqlx::Result<Option<UserRecord>> {
         let query = format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1");
         on_conn!(self.0.reader(), |pool| sqlx::query_as(&query)
@@ -100,5 +113,177 @@ impl Db {
         self.0.sessions().invalidate_user(user_id);
         done?;
         Ok(())
+    }
+
+    /// Rewrites into their stored form the emails written before emails were
+    /// normalised beyond lower case (migration 20261129000006 lists them: the
+    /// ones with a character outside printable ASCII, the only ones whose
+    /// form changed). Called at every start; once the list is empty it costs
+    /// one query. Idempotent, so several servers starting at once are fine.
+    ///
+    /// A row whose new form is taken by another account (two look-alike
+    /// accounts made before this check) or that is no longer a valid address
+    /// (an invisible character) keeps its old email and is named in the log,
+    /// for an operator to decide: it can no longer sign in by that address.
+    pub async fn renormalize_emails(&self) -> sqlx::Result<()> {
+        let pending: Vec<(String, String)> = on_conn!(self.0.reader(), |pool| {
+            sqlx::query_as(
+            "SELECT u.id, u.email FROM email_renormalization p JOIN users u ON u.id = p.user_id"
+        )
+        .fetch_all(pool)
+        .await
+        })?;
+        for (user_id, email) in pending {
+            match validate::stored_email(&email) {
+                Ok(normal) if normal == email => {}
+                Ok(normal) => {
+                    let updated = on_conn!(self.0.writer().await, |pool| sqlx::query(
+                        "UPDATE users SET email = $1 WHERE id = $2 AND email = $3"
+                    )
+                    .bind(&normal)
+                    .bind(&user_id)
+                    .bind(&email)
+                    .execute(pool)
+                    .await
+                    .map(|done| done.rows_affected()));
+                    match updated {
+                        Ok(_) => self.0.sessions().invalidate_user(&user_id),
+                        Err(e) if is_unique_violation(&e) => log::warn!(
+                            target: "gatepass::db",
+                            "user {user_id}: the normalised form of their email belongs to \
+                             another account; their email is left as it was"
+                        ),
+                        Err(e) => return Err(e),
+                    }
+                }
+                Err(why) => log::warn!(
+                    target: "gatepass::db",
+                    "user {user_id}: their stored email is no longer accepted ({why}); \
+                     it is left as it was"
+                ),
+            }
+            on_conn!(self.0.writer().await, |pool| sqlx::query(
+                "DELETE FROM email_renormalization WHERE user_id = $1"
+            )
+            .bind(&user_id)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+    use std::sync::Arc;
+
+    use rocket::tokio::sync::Mutex;
+    use sqlx::migrate::Migrator;
+    use sqlx::sqlite::SqliteConnectOptions;
+    use sqlx::ConnectOptions;
+
+    use super::*;
+    use crate::cache::SessionCache;
+    use crate::db::{Backend, Pool};
+
+    /// The last migration before emails had their normal form.
+    const BEFORE_NORMAL_FORM: i64 = 20261129000005;
+
+    async fn migrate(pool: &sqlx::SqlitePool, up_to: Option<i64>) {
+        let all = sqlx::migrate!("./migrations/sqlite");
+        let migrator = Migrator {
+            migrations: Cow::Owned(
+                all.migrations
+                    .iter()
+                    .filter(|m| up_to.is_none_or(|v| m.version <= v))
+                    .cloned()
+                    .collect(),
+            ),
+            ..all
+        };
+        migrator.run(pool).await.unwrap();
+    }
+
+    async fn emails(pool: &sqlx::SqlitePool) -> Vec<(String, String)> {
+        sqlx::query_as("SELECT id, email FROM users ORDER BY id")
+            .fetch_all(pool)
+            .await
+            .unwrap()
+    }
+
+    /// Rows from before the normal form: the migration lists the non-ASCII
+    /// ones, and the start-up pass rewrites those it can, leaving a
+    /// look-alike of a taken address and an invisible character alone.
+    #[rocket::async_test]
+    async fn emails_stored_before_the_normal_form_are_rewritten_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = SqliteConnectOptions::new()
+            .filename(dir.path().join("gatepass.db"))
+            .create_if_missing(true);
+        let pool = sqlx::SqlitePool::connect_with(options.clone())
+            .await
+            .unwrap();
+        migrate(&pool, Some(BEFORE_NORMAL_FORM)).await;
+        let old_rows = [
+            ("1", "ada@example.com"),
+            ("2", "bob@bücher.example"),
+            ("3", "ａｄａ@example.com"),
+            ("4", "e\u{200b}ve@example.com"),
+            ("5", "ｃａｒｏｌ@example.com"),
+            ("6", "dan@example.com\t"),
+        ];
+        for (id, email) in old_rows {
+            sqlx::query(
+                "INSERT INTO users (id, first_name, last_name, email, password_hash, created_at)
+                 VALUES ($1, 'A', 'B', $2, 'x', 0)",
+            )
+            .bind(id)
+            .bind(email)
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+        migrate(&pool, None).await;
+        let listed: Vec<(String,)> =
+            sqlx::query_as("SELECT user_id FROM email_renormalization ORDER BY user_id")
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+        let listed: Vec<&str> = listed.iter().map(|(id,)| id.as_str()).collect();
+        assert_eq!(listed, ["2", "3", "4", "5", "6"], "every non-ASCII row");
+
+        let writer = Arc::new(Mutex::new(options.connect().await.unwrap()));
+        let backend = Backend::Sqlite {
+            pool: pool.clone(),
+            writer,
+        };
+        let cache = SessionCache::new(std::time::Duration::ZERO, 10);
+        let db = Db(Pool::new(backend, cache));
+        db.renormalize_emails().await.unwrap();
+        let expected = [
+            ("1", "ada@example.com"),
+            ("2", "bob@xn--bcher-kva.example"),
+            ("3", "ａｄａ@example.com"), // would be ada's: left, and logged
+            ("4", "e\u{200b}ve@example.com"), // refused now: left, and logged
+            ("5", "carol@example.com"),
+            ("6", "dan@example.com"),
+        ]
+        .map(|(id, email)| (id.to_owned(), email.to_owned()));
+        assert_eq!(emails(&pool).await, expected);
+        let (left,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM email_renormalization")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(left, 0, "done once");
+        // Later starts change nothing.
+        db.renormalize_emails().await.unwrap();
+        assert_eq!(emails(&pool).await, expected);
+        assert!(db
+            .user_by_email("bob@xn--bcher-kva.example")
+            .await
+            .unwrap()
+            .is_some());
     }
 }
