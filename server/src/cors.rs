@@ -8,7 +8,11 @@
 
 use rocket::fairing::{Fairing, Info, Kind};
 use rocket::http::{Header, Method, Status};
+use rocket::request::{FromRequest, Outcome};
 use rocket::{Request, Response};
+
+use crate::error::{remember, ApiError};
+use crate::state::AppState;
 
 pub struct Cors {
     origins: Vec<String>,
@@ -26,6 +30,30 @@ pub fn origin_allowed(request: &Request<'_>, origins: &[String]) -> bool {
     match request.headers().get_one("Origin") {
         None => true,
         Some(origin) => origins.iter().any(|o| o == origin),
+    }
+}
+
+/// Guards every route that sets or clears the refresh cookie or changes an
+/// account: a request that carries an `Origin` must come from an allowed one
+/// (else 403 `origin_not_allowed`). A hostile page can send a form post or a
+/// no-cors fetch that needs no preflight, and its response is never read, but
+/// the request still acts (login CSRF, a signed-out victim); this refuses it
+/// before it does. Requests without `Origin` (the terminal client, curl) pass.
+pub struct AllowedOrigin;
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for AllowedOrigin {
+    type Error = ApiError;
+
+    async fn from_request(request: &'r Request<'_>) -> Outcome<Self, ApiError> {
+        let allowed = AppState::of(request)
+            .map(|state| origin_allowed(request, &state.config.cors_origins))
+            .unwrap_or(false);
+        if allowed {
+            Outcome::Success(AllowedOrigin)
+        } else {
+            Outcome::Error(remember(request, ApiError::OriginNotAllowed))
+        }
     }
 }
 

@@ -1,6 +1,9 @@
 //! `ApiJson<T>`: a JSON body guard whose failures speak the API's error body.
 //!
-//! Bodies over 16 KiB get 413 (checked against `Content-Length` first, then
+//! A body that is not `application/json` (parameters such as `charset` are
+//! fine) gets 415 before it is read: `text/plain`, form and multipart bodies
+//! are what a hostile page can send cross-site without a CORS preflight, so
+//! requiring JSON makes every browser ask first. Bodies over 16 KiB get 413 (checked against `Content-Length` first, then
 //! while reading, for chunked bodies), malformed JSON 400, JSON of the wrong
 //! shape 422. Rocket's own `Json` would answer some of these with HTML.
 
@@ -28,6 +31,11 @@ impl<'r, T: DeserializeOwned> FromData<'r> for ApiJson<T> {
 }
 
 async fn read<T: DeserializeOwned>(request: &Request<'_>, data: Data<'_>) -> Result<T, ApiError> {
+    // `is_json` compares the type and subtype only (case-insensitively), so
+    // `application/json; charset=utf-8` is JSON.
+    if !request.content_type().is_some_and(|ct| ct.is_json()) {
+        return Err(ApiError::UnsupportedMediaType);
+    }
     if request
         .headers()
         .get_one("Content-Length")

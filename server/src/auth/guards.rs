@@ -1,7 +1,5 @@
-//! Request guards: `AuthUser` (a valid access token of a live session) and
-//! `ClientInfo` (the caller's address and user agent, for sessions and logs).
-
-use std::net::IpAddr;
+//! The request guard `AuthUser`: a valid access token of a live session.
+//! (`ClientInfo`, the caller's address and user agent, is in `client.rs`.)
 
 use rocket::request::{FromRequest, Outcome, Request};
 
@@ -58,41 +56,5 @@ fn bearer_token<'r>(request: &'r Request<'_>) -> Result<&'r str, ApiError> {
     match token.trim() {
         "" => Err(ApiError::InvalidAccessToken),
         token => Ok(token),
-    }
-}
-
-/// Who is calling: the client address (from the socket, or the trusted proxy
-/// header when one is configured) and the user agent.
-#[derive(Debug, Clone)]
-pub struct ClientInfo {
-    pub ip: Option<IpAddr>,
-    pub user_agent: Option<String>,
-}
-
-impl ClientInfo {
-    pub fn of(request: &Request<'_>) -> ClientInfo {
-        let user_agent = request
-            .headers()
-            .get_one("User-Agent")
-            .map(|ua| ua.chars().filter(|c| !c.is_control()).take(256).collect());
-        ClientInfo {
-            ip: request.client_ip(),
-            user_agent,
-        }
-    }
-
-    /// The address as a throttle key.
-    pub fn address(&self) -> String {
-        self.ip
-            .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
-    }
-}
-
-#[rocket::async_trait]
-impl<'r> FromRequest<'r> for ClientInfo {
-    type Error = std::convert::Infallible;
-
-    async fn from_request(request: &'r Request<'_>) -> Outcome<Self, Self::Error> {
-        Outcome::Success(ClientInfo::of(request))
     }
 }

@@ -2,10 +2,12 @@
 //! (opaque, stored hashed), the refresh cookie, and the request guards that put
 //! them together.
 
+pub mod client;
 pub mod cookie;
 pub mod guards;
 pub mod opaque;
 pub mod password;
 pub mod tokens;
 
-pub use guards::{AuthUser, ClientInfo};
+pub use client::ClientInfo;
+pub use guards::AuthUser;

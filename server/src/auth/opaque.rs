@@ -61,12 +61,14 @@ impl OpaqueTokens {
     }
 
     /// The session a refresh token names; `None` for a token issued before
-    /// refresh tokens named their session (or for garbage).
+    /// refresh tokens named their session (or for garbage). Only a UUID is a
+    /// session id: whatever else a client sends (a NUL byte, say) never
+    /// reaches a query.
     pub fn refresh_session_id(token: &str) -> Option<&str> {
         token
             .split_once('.')
             .map(|(session_id, _)| session_id)
-            .filter(|session_id| !session_id.is_empty())
+            .filter(|session_id| uuid::Uuid::try_parse(session_id).is_ok())
     }
 
     /// The only form in which a token is stored.
@@ -139,6 +141,7 @@ mod tests {
             None
         );
         assert_eq!(OpaqueTokens::refresh_session_id(".abc"), None);
+        assert_eq!(OpaqueTokens::refresh_session_id("abc\0def.xyz"), None);
     }
 
     #[test]

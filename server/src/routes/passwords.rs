@@ -13,13 +13,14 @@ use crate::audit::{record, AuditEvent};
 use crate::auth::cookie::clear_refresh_cookie;
 use crate::auth::opaque::{OpaqueTokens, Purpose};
 use crate::auth::{AuthUser, ClientInfo};
+use crate::cors::AllowedOrigin;
 use crate::db::Db;
 use crate::error::{ApiError, ApiResult};
 use crate::json::ApiJson;
 use crate::mail;
 use crate::openapi::{PayloadTooLarge, TooManyAttempts, Unauthorized, ValidationFailed};
 use crate::state::AppState;
-use crate::throttle::{self, PerAddress};
+use crate::throttle::{self, LoginThrottle, PerAddress};
 use crate::validate;
 
 const FORGOT_MESSAGE: &str = "If an account exists for this address, a reset link is on its way.";
@@ -45,20 +46,57 @@ impl<'r> FromRequest<'r> for ResetBase {
     }
 }
 
-/// True when `base` is one of `origins` or lies under one (`origin/...`); a
-/// look-alike such as `https://app.example.com.evil.net` is not.
+/// True when `base` is one of `origins` followed by nothing but a plain path:
+/// no query, no fragment, no empty (`//`) or dot segment, no percent-encoded
+/// `/`, `\` or `.`. Anything more could turn one open redirect on the
+/// front-end into a leaked reset token (`/redirect?to=https://evil.example/`,
+/// `//evil.example/`); a look-alike such as `https://app.example.com.evil.net`
+/// is no allowed origin at all.
 fn is_allowed_reset_base(base: &str, origins: &[String]) -> bool {
-    if base.len() > 2048
-        || base.chars().any(|c| {
-            c.is_whitespace() || c.is_control() || matches!(c, '"' | '<' | '>' | '\\' | '`')
+    base.len() <= 2048
+        && origins.iter().any(|origin| {
+            base.strip_prefix(origin.as_str())
+                .is_some_and(is_plain_path)
         })
-    {
+}
+
+/// `""`, `"/"` or `/segment/segment[/]`, each segment of unreserved
+/// characters or percent-encoded bytes that are not `/`, `\`, `.` or controls.
+fn is_plain_path(path: &str) -> bool {
+    if path.is_empty() {
+        return true;
+    }
+    let Some(path) = path.strip_prefix('/') else {
+        return false;
+    };
+    let path = path.strip_suffix('/').unwrap_or(path);
+    path.is_empty() || path.split('/').all(is_plain_segment)
+}
+
+fn is_plain_segment(segment: &str) -> bool {
+    if segment.is_empty() || segment == "." || segment == ".." {
         return false;
     }
-    origins.iter().any(|origin| {
-        base.strip_prefix(origin.as_str())
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-    })
+    let bytes = segment.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => i += 1,
+            b'%' => {
+                let decoded = segment
+                    .get(i + 1..i + 3)
+                    .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+                match decoded {
+                    Some(b) if b >= 0x20 && b != 0x7f && !matches!(b, b'/' | b'\\' | b'.') => {
+                        i += 3
+                    }
+                    _ => return false,
+                }
+            }
+            _ => return false,
+        }
+    }
+    true
 }
 
 /// Request a password reset link
@@ -66,7 +104,8 @@ fn is_allowed_reset_base(base: &str, origins: &[String]) -> bool {
 /// 200 with the same body, in the same time, for every address: the lookup,
 /// the token and the mail all happen in a background task. The mailed link is
 /// `<base>/<reset token>`, where `<base>` is the `X-reset-base` header when it
-/// is an allowed front-end origin (or a path under one), else the configured
+/// is an allowed front-end origin followed by a plain path (no query,
+/// fragment, empty or dot segment, or encoded `/`), else the configured
 /// default. Limited per client address, and to one mail a minute per account.
 #[utoipa::path(
     operation_id = "forgotPassword",
@@ -202,6 +241,7 @@ impl ForgotJob {
 )]
 #[patch("/resetpass/<token>", data = "<body>")]
 pub async fn reset(
+    _origin: AllowedOrigin,
     client: ClientInfo,
     db: &Db,
     state: &State<AppState>,
@@ -232,6 +272,7 @@ pub async fn reset(
     }
     db.set_password_hash(&mut tx, &user.id, &password_hash)
         .await?;
+    db.delete_reset_tokens(&mut tx, &user.id).await?;
     let ended = db.end_all_sessions(&mut tx, &user.id, None).await?;
     tx.commit().await?;
     clear_refresh_cookie(jar);
@@ -256,7 +297,8 @@ pub async fn reset(
 /// Change the password
 ///
 /// Changes the signed-in user's password; every other session ends, this one
-/// goes on.
+/// goes on, and outstanding reset links stop working. Wrong current passwords
+/// count against the account's login limit (429 past it).
 #[utoipa::path(
     operation_id = "changePassword",
     tag = "passwords",
@@ -269,10 +311,12 @@ pub async fn reset(
         (status = 401, response = Unauthorized),
         (status = 413, response = PayloadTooLarge),
         (status = 422, response = ValidationFailed),
+        (status = 429, response = TooManyAttempts),
     ),
 )]
 #[post("/change-password", data = "<body>")]
 pub async fn change(
+    _origin: AllowedOrigin,
     auth: AuthUser,
     client: ClientInfo,
     db: &Db,
@@ -292,6 +336,13 @@ pub async fn change(
         &request.password_confirm,
         &[&user.first_name, &user.last_name, &user.email],
     )?;
+    // Each check counts against the account's login limit: a stolen access
+    // token is not a password-guessing oracle.
+    let throttle = LoginThrottle::password_check(db, &state.config.limits, &user.email);
+    if let Err(e) = throttle.attempt().await {
+        record(db, AuditEvent::Throttled, Some(&user.id), Some(&auth.session_id), &client).await;
+        return Err(e);
+    }
     if !state
         .passwords
         .verify(&request.current_password, Some(&user.password_hash))
@@ -299,11 +350,13 @@ pub async fn change(
     {
         return Err(ApiError::WrongPassword);
     }
+    throttle.succeeded().await?;
     let password_hash = state.passwords.hash(&request.password).await?;
 
     let mut tx = db.0.begin().await?;
     db.set_password_hash(&mut tx, &user.id, &password_hash)
         .await?;
+    db.delete_reset_tokens(&mut tx, &user.id).await?;
     let ended = db
         .end_all_sessions(&mut tx, &user.id, Some(&auth.session_id))
         .await?;
@@ -365,5 +418,38 @@ mod tests {
             &origins
         ));
         assert!(!is_allowed_reset_base("http://localhost:30001/x", &origins));
+    }
+
+    #[test]
+    fn reset_base_is_an_origin_and_a_plain_path_only() {
+        let origins = vec!["http://localhost:3000".to_owned()];
+        for good in [
+            "http://localhost:3000/",
+            "http://localhost:3000/change-pass",
+            "http://localhost:3000/account/reset/",
+            "http://localhost:3000/r%C3%A9initialiser",
+            "http://localhost:3000/v1.2/reset_password~x",
+        ] {
+            assert!(is_allowed_reset_base(good, &origins), "{good}");
+        }
+        for bad in [
+            "http://localhost:3000/redirect?to=https://evil.example/",
+            "http://localhost:3000//evil.example/",
+            "http://localhost:3000/reset#https://evil.example",
+            "http://localhost:3000/a/../../evil",
+            "http://localhost:3000/a/./b",
+            "http://localhost:3000/%2F%2Fevil.example",
+            "http://localhost:3000/a%2fb",
+            "http://localhost:3000/%2e%2e/x",
+            "http://localhost:3000/a%5cb",
+            "http://localhost:3000/a%00b",
+            "http://localhost:3000/a%zz",
+            "http://localhost:3000/a b",
+            "http://localhost:3000/a\\evil.example",
+            "http://localhost:3000/@evil.example",
+            "http://localhost:3000?x",
+        ] {
+            assert!(!is_allowed_reset_base(bad, &origins), "{bad}");
+        }
     }
 }

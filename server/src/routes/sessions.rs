@@ -4,13 +4,13 @@
 use gatepass_common::{ErrorBody, ReauthResponse, SessionsResponse};
 use rocket::http::{CookieJar, Status};
 use rocket::serde::json::Json;
-use rocket::{delete, get, post, Request, State};
+use rocket::{delete, get, post, State};
 
 use crate::audit::{record, AuditEvent};
 use crate::auth::cookie::{clear_refresh_cookie, refresh_token, set_refresh_cookie};
 use crate::auth::opaque::{OpaqueTokens, Purpose};
 use crate::auth::{AuthUser, ClientInfo};
-use crate::cors::origin_allowed;
+use crate::cors::AllowedOrigin;
 use crate::db::{Db, Tx};
 use crate::error::{ApiError, ApiResult};
 use crate::openapi::{Refreshed, SignedOut, TooManyAttempts, Unauthorized};
@@ -47,29 +47,6 @@ pub async fn start_session(
     let access_token = state.access_tokens.issue(user_id, &session.id)?;
     set_refresh_cookie(jar, refresh, state.config.refresh_token_ttl);
     Ok((session.id, access_token))
-}
-
-/// Guards `/reauth`, the one route a cookie alone authorises: a page on an
-/// origin that is not allowed may not spend the user's refresh token.
-pub struct AllowedOrigin;
-
-#[rocket::async_trait]
-impl<'r> rocket::request::FromRequest<'r> for AllowedOrigin {
-    type Error = ApiError;
-
-    async fn from_request(request: &'r Request<'_>) -> rocket::request::Outcome<Self, ApiError> {
-        let allowed = AppState::of(request)
-            .map(|state| origin_allowed(request, &state.config.cors_origins))
-            .unwrap_or(false);
-        if allowed {
-            rocket::request::Outcome::Success(AllowedOrigin)
-        } else {
-            rocket::request::Outcome::Error(crate::error::remember(
-                request,
-                ApiError::OriginNotAllowed,
-            ))
-        }
-    }
 }
 
 /// Refresh the access token
@@ -251,6 +228,7 @@ async fn current_token(db: &Db, state: &AppState, session_id: &str) -> ApiResult
 )]
 #[post("/logout")]
 pub async fn logout(
+    _origin: AllowedOrigin,
     auth: AuthUser,
     client: ClientInfo,
     db: &Db,
@@ -283,6 +261,7 @@ pub async fn logout(
 )]
 #[post("/master-logout")]
 pub async fn master_logout(
+    _origin: AllowedOrigin,
     auth: AuthUser,
     client: ClientInfo,
     db: &Db,
@@ -343,12 +322,20 @@ pub async fn list(auth: AuthUser, db: &Db) -> ApiResult<Json<SessionsResponse>> 
 )]
 #[delete("/sessions/<id>")]
 pub async fn revoke(
+    _origin: AllowedOrigin,
     auth: AuthUser,
     client: ClientInfo,
     db: &Db,
     jar: &CookieJar<'_>,
     id: &str,
 ) -> ApiResult<Status> {
+    // Parsed before any query: a malformed id (a NUL byte, say) is simply
+    // not found.
+    let id = uuid::Uuid::try_parse(id)
+        .map_err(|_| ApiError::SessionNotFound)?
+        .hyphenated()
+        .to_string();
+    let id = id.as_str();
     if !db.end_user_session(&auth.user.id, id).await? {
         return Err(ApiError::SessionNotFound);
     }
