@@ -6,6 +6,7 @@
 use std::collections::BTreeSet;
 
 use gatepass_common::paths;
+use gatepass_tests::cli::Home;
 use gatepass_tests::database::on_postgres;
 use gatepass_tests::{unique_email, Api, Reply, Server, PASSWORD};
 use serde_json::json;
@@ -253,4 +254,37 @@ async fn emails_stored_before_normalisation_are_rewritten_at_start() {
             .await,
         ["0"]
     );
+}
+
+/// The terminal client shows another user's profile without an email, in
+/// human and JSON output, and one's own with it.
+#[tokio::test]
+async fn the_client_shows_another_users_profile_without_an_email() {
+    let server = Server::start();
+    let api = server.api();
+    let bob = signup_named(&api, "Bob", "Byron", &unique_email("bob")).await;
+    assert_eq!(bob.status, 201, "{}", bob.text);
+    let bob_id = bob.body["user"]["id"].as_str().unwrap().to_owned();
+    let home = Home::new(&server.base_url);
+    let email = unique_email("ada");
+    home.signup(&email);
+    let ada_id = home.run(&["--json", "me"]).json()["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let shown = home.run(&["user", &bob_id]);
+    shown.assert_code(0);
+    assert!(shown.stdout.contains("Bob Byron"), "{}", shown.stdout);
+    assert!(shown.stdout.contains(&bob_id), "{}", shown.stdout);
+    assert!(!shown.stdout.contains('@'), "{}", shown.stdout);
+    let json = home.run(&["--json", "user", &bob_id]);
+    json.assert_code(0);
+    let mut public = bob.body["user"].clone();
+    public.as_object_mut().unwrap().remove("email");
+    assert_eq!(json.json()["user"], public);
+
+    let own = home.run(&["user", &ada_id]);
+    own.assert_code(0);
+    assert!(own.stdout.contains(&email), "{}", own.stdout);
 }

@@ -561,6 +561,24 @@ mod tests {
     }
 
     #[test]
+    fn another_users_profile_is_shown_without_an_email() {
+        let mut app = account_app();
+        app.account.focus = AccountFocus::LookUp;
+        type_text(&mut app, "someone");
+        update(&mut app, key(KeyCode::Enter));
+        let bob = gatepass_common::PublicProfile {
+            id: "2".into(),
+            first_name: "Bob".into(),
+            last_name: "Byron".into(),
+            created_at: "2026-01-01T00:00:00Z".into(),
+        };
+        update(&mut app, Message::LookedUp(Ok(UserView::Public(bob))));
+        let screen = render(&app, 80, 24);
+        assert_contains(&screen, "✓ Bob Byron, since");
+        assert!(!screen.contains("Bob Byron <"), "{screen}");
+    }
+
+    #[test]
     fn an_unknown_user_is_said_in_the_look_up_box() {
         let mut app = account_app();
         app.account.focus = AccountFocus::LookUp;
