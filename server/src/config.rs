@@ -35,6 +35,7 @@ const SETTINGS: &[&str] = &[
     "AUTH_REFRESH_TOKEN_EXPIRY",
     "AUTH_REFRESH_REUSE_GRACE",
     "AUTH_BCRYPT_COST",
+    "AUTH_HASH_QUEUE_TIMEOUT",
     "AUTH_CORS_ORIGINS",
     "AUTH_RESET_URL",
     "RESET_PASSWORD_TOKEN_EXPIRY_MINS",
@@ -47,6 +48,7 @@ const SETTINGS: &[&str] = &[
     "DATABASE_URL",
     "GATEPASS_DATA_DIR",
     "GATEPASS_TRUSTED_PROXY_HEADER",
+    "GATEPASS_TRUSTED_PROXY_HOPS",
     "AUTH_LOGIN_ACCOUNT_LIMIT",
     "AUTH_LOGIN_ADDRESS_LIMIT",
     "AUTH_LOCKOUT_BASE",
@@ -70,6 +72,7 @@ struct RawConfig {
     auth_refresh_token_expiry: Option<String>,
     auth_refresh_reuse_grace: Option<String>,
     auth_bcrypt_cost: Option<u32>,
+    auth_hash_queue_timeout: Option<String>,
     auth_cors_origins: Option<String>,
     auth_reset_url: Option<String>,
     reset_password_token_expiry_mins: Option<u64>,
@@ -82,6 +85,7 @@ struct RawConfig {
     database_url: Option<String>,
     gatepass_data_dir: Option<PathBuf>,
     gatepass_trusted_proxy_header: Option<String>,
+    gatepass_trusted_proxy_hops: Option<usize>,
     auth_login_account_limit: Option<String>,
     auth_login_address_limit: Option<String>,
     auth_lockout_base: Option<String>,
@@ -157,6 +161,16 @@ impl DbSynchronous {
     }
 }
 
+/// A reverse proxy trusted to name the client: it appends the address it saw
+/// to `header` (`X-Forwarded-For: client, proxy1`), so the `hops`-th entry
+/// from the right is the one the outermost trusted proxy wrote; anything
+/// left of it is whatever the client sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrustedProxy {
+    pub header: String,
+    pub hops: usize,
+}
+
 /// The whole, checked configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -168,6 +182,9 @@ pub struct Config {
     pub refresh_reuse_grace: Duration,
     pub reset_token_ttl: Duration,
     pub bcrypt_cost: u32,
+    /// How long a password hash may wait for a hashing thread before the
+    /// request is answered 503 `server_busy` (see auth/password.rs).
+    pub hash_queue_timeout: Duration,
     /// Front-end origins allowed to call with credentials (exact match).
     pub cors_origins: Vec<String>,
     /// Default base of the reset link; the token is appended as a path segment.
@@ -176,8 +193,9 @@ pub struct Config {
     pub mail: MailConfig,
     pub data_dir: PathBuf,
     pub database_url: String,
-    /// The header a trusted reverse proxy puts the client address in, if any.
-    pub trusted_proxy_header: Option<String>,
+    /// The reverse proxy in front of the server, if one is trusted to say
+    /// who the client is.
+    pub trusted_proxy: Option<TrustedProxy>,
     /// The `iss` of every access token.
     pub issuer: String,
     pub limits: Limits,
@@ -325,6 +343,17 @@ impl Config {
             ));
         }
 
+        let hash_queue_timeout = duration_setting(
+            "AUTH_HASH_QUEUE_TIMEOUT",
+            raw.auth_hash_queue_timeout,
+            Duration::from_secs(5),
+        )?;
+        // Shorter, and a login on an idle server could be shed while its
+        // hashing thread wakes up.
+        if hash_queue_timeout < Duration::from_millis(100) {
+            return Err(invalid("AUTH_HASH_QUEUE_TIMEOUT", "must be at least 100ms"));
+        }
+
         let cors_origins = parse_origins(
             raw.auth_cors_origins
                 .as_deref()
@@ -393,6 +422,26 @@ impl Config {
                 "must be a sqlite:, postgres: or postgresql: URL",
             ));
         }
+
+        let trusted_proxy = match raw
+            .gatepass_trusted_proxy_header
+            .filter(|h| !h.trim().is_empty())
+        {
+            None => None,
+            Some(header) => {
+                let hops = raw.gatepass_trusted_proxy_hops.unwrap_or(1);
+                if hops == 0 {
+                    return Err(invalid(
+                        "GATEPASS_TRUSTED_PROXY_HOPS",
+                        "must be at least 1 (the proxy in front of the server)",
+                    ));
+                }
+                Some(TrustedProxy {
+                    header: header.trim().to_owned(),
+                    hops,
+                })
+            }
+        };
 
         let defaults = Limits::default();
         let limits = Limits {
@@ -501,28 +550,23 @@ impl Config {
             refresh_reuse_grace,
             reset_token_ttl: Duration::from_secs(reset_mins * 60),
             bcrypt_cost,
+            hash_queue_timeout,
             cors_origins,
             reset_url,
             email_from,
             mail,
             data_dir,
             database_url,
-            trusted_proxy_header: raw
-                .gatepass_trusted_proxy_header
-                .filter(|h| !h.trim().is_empty()),
+            trusted_proxy,
             issuer: "gatepass".to_owned(),
             notices,
         })
     }
 
     /// Rocket's own settings that follow from ours: the database URL for
-    /// rocket_db_pools, and no client-chosen address header unless a trusted
-    /// proxy is named (Rocket trusts `X-Real-IP` by default).
+    /// rocket_db_pools, and no client-chosen address header (Rocket trusts
+    /// `X-Real-IP` by default; the trusted proxy's header is ours to read).
     pub fn rocket_figment(&self, base: Figment) -> Figment {
-        let ip_header: rocket::figment::value::Value = match &self.trusted_proxy_header {
-            Some(header) => header.clone().into(),
-            None => false.into(),
-        };
         base.merge(("databases.gatepass.url", self.database_url.clone()))
             .merge((
                 format!("databases.gatepass.{}", crate::db::SESSION_CACHE_TTL_KEY),
@@ -532,7 +576,9 @@ impl Config {
                 format!("databases.gatepass.{}", crate::db::SYNCHRONOUS_KEY),
                 self.db_synchronous.as_str(),
             ))
-            .merge(("ip_header", ip_header))
+            // Rocket would trust X-Real-IP, and reads only a single address;
+            // `auth::client` reads the trusted proxy's header itself.
+            .merge(("ip_header", false))
             // Our logger (see logging.rs) does the logging; Rocket's own request
             // lines would print reset tokens that sit in the path.
             .merge(("cli_colors", false))
@@ -604,6 +650,7 @@ mod tests {
         assert_eq!(c.refresh_reuse_grace, Duration::from_secs(10));
         assert_eq!(c.reset_token_ttl, Duration::from_secs(900));
         assert_eq!(c.bcrypt_cost, 12);
+        assert_eq!(c.hash_queue_timeout, Duration::from_secs(5));
         assert_eq!(c.cors_origins, vec!["http://localhost:3000"]);
         assert!(matches!(c.mail, MailConfig::Outbox(_)));
         assert!(c.database_url.starts_with("sqlite://"));
@@ -660,6 +707,16 @@ mod tests {
         let err = config(&[("DATABASE_URL", "mysql://localhost/gatepass")]).unwrap_err();
         assert!(err.to_string().contains("DATABASE_URL"), "{err}");
         assert!(config(&[("GATEPASS_DB_SYNCHRONOUS", "off")]).is_err());
+    }
+
+    #[test]
+    fn hash_queue_timeout_is_a_duration_of_at_least_100ms() {
+        let c = config(&[("AUTH_HASH_QUEUE_TIMEOUT", "1500ms")]).unwrap();
+        assert_eq!(c.hash_queue_timeout, Duration::from_millis(1500));
+        for bad in ["50ms", "0s", "soon"] {
+            let err = config(&[("AUTH_HASH_QUEUE_TIMEOUT", bad)]).unwrap_err();
+            assert!(err.to_string().contains("AUTH_HASH_QUEUE_TIMEOUT"), "{err}");
+        }
     }
 
     #[test]

@@ -96,6 +96,8 @@ ones 400 `malformed_json`.";
             PayloadTooLarge,
             ValidationFailed,
             TooManyAttempts,
+            OriginNotAllowed,
+            UnsupportedMediaType,
         ),
     ),
     modifiers(&SecuritySchemes, &ExactPublicProfile),
@@ -352,6 +354,52 @@ impl<'r> ToResponse<'r> for PayloadTooLarge {
                     "Payload too large",
                     ErrorCode::PayloadTooLarge,
                     "The request body is larger than 16 KiB.",
+                )),
+            )
+            .build()
+            .into(),
+        )
+    }
+}
+
+/// 403: a page on an origin that is not allowed may not set or clear the
+/// refresh cookie or change an account.
+pub struct OriginNotAllowed;
+
+impl<'r> ToResponse<'r> for OriginNotAllowed {
+    fn response() -> (&'r str, RefOr<Response>) {
+        (
+            "OriginNotAllowed",
+            json_response(
+                "The request comes from a page whose origin is not allowed \
+                 (`origin_not_allowed`). Requests without `Origin` are served.",
+                "ErrorBody",
+                Some(error_example(
+                    "Origin not allowed",
+                    ErrorCode::OriginNotAllowed,
+                    "This site is not allowed to use your session.",
+                )),
+            )
+            .build()
+            .into(),
+        )
+    }
+}
+
+/// 415: a body that is not `application/json`.
+pub struct UnsupportedMediaType;
+
+impl<'r> ToResponse<'r> for UnsupportedMediaType {
+    fn response() -> (&'r str, RefOr<Response>) {
+        (
+            "UnsupportedMediaType",
+            json_response(
+                "The body is not `application/json` (`unsupported_media_type`).",
+                "ErrorBody",
+                Some(error_example(
+                    "Unsupported media type",
+                    ErrorCode::UnsupportedMediaType,
+                    "The request body must be JSON (Content-Type: application/json).",
                 )),
             )
             .build()

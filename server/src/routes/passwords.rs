@@ -18,7 +18,10 @@ use crate::db::Db;
 use crate::error::{ApiError, ApiResult};
 use crate::json::ApiJson;
 use crate::mail;
-use crate::openapi::{PayloadTooLarge, TooManyAttempts, Unauthorized, ValidationFailed};
+use crate::openapi::{
+    OriginNotAllowed, PayloadTooLarge, TooManyAttempts, Unauthorized, UnsupportedMediaType,
+    ValidationFailed,
+};
 use crate::state::AppState;
 use crate::throttle::{self, LoginThrottle, PerAddress};
 use crate::validate;
@@ -123,6 +126,7 @@ fn is_plain_segment(segment: &str) -> bool {
         (status = 413, response = PayloadTooLarge),
         (status = 422, response = ValidationFailed),
         (status = 429, response = TooManyAttempts),
+        (status = 415, response = UnsupportedMediaType),
     ),
 )]
 #[post("/forgotpass", data = "<body>")]
@@ -237,6 +241,8 @@ impl ForgotJob {
             (`invalid_reset_token`), or the JSON is malformed (`malformed_json`).", body = ErrorBody),
         (status = 413, response = PayloadTooLarge),
         (status = 422, response = ValidationFailed),
+        (status = 403, response = OriginNotAllowed),
+        (status = 415, response = UnsupportedMediaType),
     ),
 )]
 #[patch("/resetpass/<token>", data = "<body>")]
@@ -312,6 +318,8 @@ pub async fn reset(
         (status = 413, response = PayloadTooLarge),
         (status = 422, response = ValidationFailed),
         (status = 429, response = TooManyAttempts),
+        (status = 403, response = OriginNotAllowed),
+        (status = 415, response = UnsupportedMediaType),
     ),
 )]
 #[post("/change-password", data = "<body>")]

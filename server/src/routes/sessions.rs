@@ -13,7 +13,7 @@ use crate::auth::{AuthUser, ClientInfo};
 use crate::cors::AllowedOrigin;
 use crate::db::{Db, Tx};
 use crate::error::{ApiError, ApiResult};
-use crate::openapi::{Refreshed, SignedOut, TooManyAttempts, Unauthorized};
+use crate::openapi::{OriginNotAllowed, Refreshed, SignedOut, TooManyAttempts, Unauthorized};
 use crate::state::AppState;
 use crate::store::{now_ms, SessionRecord};
 use crate::throttle::{self, PerAddress};
@@ -67,8 +67,7 @@ pub async fn start_session(
     responses(
         (status = 201, response = Refreshed),
         (status = 401, response = Unauthorized),
-        (status = 403, description = "The request comes from a page whose origin is not \
-            allowed (`origin_not_allowed`).", body = ErrorBody),
+        (status = 403, response = OriginNotAllowed),
         (status = 429, response = TooManyAttempts),
     ),
 )]
@@ -224,6 +223,7 @@ async fn current_token(db: &Db, state: &AppState, session_id: &str) -> ApiResult
     responses(
         (status = 205, response = SignedOut),
         (status = 401, response = Unauthorized),
+        (status = 403, response = OriginNotAllowed),
     ),
 )]
 #[post("/logout")]
@@ -257,6 +257,7 @@ pub async fn logout(
     responses(
         (status = 205, response = SignedOut),
         (status = 401, response = Unauthorized),
+        (status = 403, response = OriginNotAllowed),
     ),
 )]
 #[post("/master-logout")]
@@ -318,6 +319,7 @@ pub async fn list(auth: AuthUser, db: &Db) -> ApiResult<Json<SessionsResponse>> 
         (status = 401, response = Unauthorized),
         (status = 404, description = "No such session of this user (`session_not_found`).",
             body = ErrorBody),
+        (status = 403, response = OriginNotAllowed),
     ),
 )]
 #[delete("/sessions/<id>")]

@@ -10,10 +10,14 @@ use rocket::{get, post, State};
 use super::sessions::start_session;
 use crate::audit::{record, AuditEvent};
 use crate::auth::{AuthUser, ClientInfo};
+use crate::cors::AllowedOrigin;
 use crate::db::Db;
 use crate::error::{ApiError, ApiResult};
 use crate::json::ApiJson;
-use crate::openapi::{PayloadTooLarge, SignedIn, TooManyAttempts, Unauthorized, ValidationFailed};
+use crate::openapi::{
+    OriginNotAllowed, PayloadTooLarge, SignedIn, TooManyAttempts, Unauthorized,
+    UnsupportedMediaType, ValidationFailed,
+};
 use crate::state::AppState;
 use crate::store::{is_unique_violation, NewUser};
 use crate::throttle::{self, LoginThrottle, PerAddress};
@@ -38,10 +42,13 @@ fn email_taken() -> ApiError {
         (status = 413, response = PayloadTooLarge),
         (status = 422, response = ValidationFailed),
         (status = 429, response = TooManyAttempts),
+        (status = 403, response = OriginNotAllowed),
+        (status = 415, response = UnsupportedMediaType),
     ),
 )]
 #[post("/signup", data = "<body>")]
 pub async fn signup(
+    _origin: AllowedOrigin,
     _limit: PerAddress<throttle::Signup>,
     db: &Db,
     state: &State<AppState>,
@@ -106,30 +113,39 @@ pub async fn signup(
         (status = 413, response = PayloadTooLarge),
         (status = 422, response = ValidationFailed),
         (status = 429, response = TooManyAttempts),
+        (status = 403, response = OriginNotAllowed),
+        (status = 415, response = UnsupportedMediaType),
     ),
 )]
 #[post("/login", data = "<body>")]
 pub async fn login(
+    _origin: AllowedOrigin,
     db: &Db,
     state: &State<AppState>,
     client: ClientInfo,
+    connection: crate::auth::password::Connection,
     jar: &CookieJar<'_>,
     body: ApiJson<LoginRequest>,
 ) -> ApiResult<Json<AuthResponse>> {
     let request = body.0;
     let email = validate::login(&request)?;
-    let throttle = LoginThrottle::new(db, &state.config.limits, &email, &client);
-    if let Err(e) = throttle.check().await {
+    // Counted before the password is checked, so a burst cannot walk past
+    // the limit (see throttle.rs).
+    let throttle = LoginThrottle::login(db, &state.config.limits, &email, &client);
+    if let Err(e) = throttle.attempt().await {
         record(db, AuditEvent::Throttled, None, None, &client).await;
         return Err(e);
     }
     let user = db.user_by_email(&email).await?;
     let hash = user.as_ref().map(|u| u.password_hash.as_str());
-    let matches = state.passwords.verify(&request.password, hash).await?;
+    // Not hashed for a client that has hung up (a flood's clients time out).
+    let matches = state
+        .passwords
+        .verify_for(&connection, &request.password, hash)
+        .await?;
     let user = match user {
         Some(user) if matches => user,
         other => {
-            throttle.failed().await?;
             let user_id = other.as_ref().map(|u| u.id.as_str());
             record(db, AuditEvent::LoginFailed, user_id, None, &client).await;
             return Err(ApiError::InvalidCredentials);
