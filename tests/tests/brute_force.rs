@@ -60,10 +60,16 @@ fn tally(replies: &[Reply]) -> (usize, usize) {
         match (reply.status, reply.code()) {
             (400, "invalid_credentials") => checked += 1,
             (429, "too_many_attempts") => {
-                assert!(reply.header("retry-after").is_some(), "429 without Retry-After");
+                assert!(
+                    reply.header("retry-after").is_some(),
+                    "429 without Retry-After"
+                );
                 refused += 1;
             }
-            _ => panic!("unexpected answer in a burst: {} {}", reply.status, reply.text),
+            _ => panic!(
+                "unexpected answer in a burst: {} {}",
+                reply.status, reply.text
+            ),
         }
     }
     (checked, refused)
@@ -98,7 +104,10 @@ async fn forty_simultaneous_wrong_passwords_for_one_account_check_five() {
     let locked = api.login(&email, PASSWORD).await;
     locked.assert_error(429, "too_many_attempts");
     let wait = retry_after(&locked);
-    assert!((50..=60).contains(&wait), "the base lockout (60 s), got {wait} s");
+    assert!(
+        (50..=60).contains(&wait),
+        "the base lockout (60 s), got {wait} s"
+    );
     let lockouts = server
         .sql_column("SELECT lockout_ms FROM throttles WHERE bucket LIKE 'login:account:%'")
         .await;
@@ -122,7 +131,11 @@ async fn simultaneous_failures_from_one_address_check_at_most_its_limit() {
         (unique_email("spray"), WRONG.to_owned(), vec![])
     })
     .await;
-    assert_eq!(tally(&replies), (20, 100), "20 passwords checked, 100 refused");
+    assert_eq!(
+        tally(&replies),
+        (20, 100),
+        "20 passwords checked, 100 refused"
+    );
     // Only the address's bucket locked; each account was tried once.
     let locked = server
         .sql_column("SELECT bucket FROM throttles WHERE locked_until > 0")
@@ -174,14 +187,23 @@ async fn the_lockout_doubles_per_lockout_not_per_request() {
     assert_eq!(tally(&after), (1, 24));
     assert_eq!(lockout_ms().await, ["60000"]);
     let wait = retry_after(&api.login(&email, PASSWORD).await);
-    assert!((55..=60).contains(&wait), "second lockout about 60 s, got {wait}");
+    assert!(
+        (55..=60).contains(&wait),
+        "second lockout about 60 s, got {wait}"
+    );
 }
 
 /// Settings both servers of a pair share (their tokens must verify on both).
 fn shared(builder: ServerBuilder) -> ServerBuilder {
     let builder = builder
-        .env("AUTH_ACCESS_TOKEN_SECRET", "brute-force-access-secret-0123456789abcdef")
-        .env("AUTH_REFRESH_TOKEN_SECRET", "brute-force-refresh-secret-0123456789abcdef")
+        .env(
+            "AUTH_ACCESS_TOKEN_SECRET",
+            "brute-force-access-secret-0123456789abcdef",
+        )
+        .env(
+            "AUTH_REFRESH_TOKEN_SECRET",
+            "brute-force-refresh-secret-0123456789abcdef",
+        )
         .env("AUTH_LOGIN_ACCOUNT_LIMIT", "5/15m")
         .env("AUTH_LOGIN_ADDRESS_LIMIT", "15/15m");
     if database::on_postgres() {
@@ -201,12 +223,18 @@ async fn two_server_processes_on_one_database_share_both_limits() {
 
     // One account, from both servers at once.
     let target = email.clone();
-    let replies = burst(&apis, 40, move |_| (target.clone(), WRONG.to_owned(), vec![])).await;
+    let replies = burst(&apis, 40, move |_| {
+        (target.clone(), WRONG.to_owned(), vec![])
+    })
+    .await;
     assert_eq!(tally(&replies), (5, 35));
 
     // One address, many accounts, from both servers at once (5 of the
     // address's 15 are spent above).
-    let replies = burst(&apis, 60, |_| (unique_email("pair-spray"), WRONG.to_owned(), vec![])).await;
+    let replies = burst(&apis, 60, |_| {
+        (unique_email("pair-spray"), WRONG.to_owned(), vec![])
+    })
+    .await;
     assert_eq!(tally(&replies), (10, 50));
 }
 
@@ -222,7 +250,10 @@ async fn wrong_current_passwords_count_against_the_account_login_limit() {
         let api = api.clone();
         let token = session.access_token.clone();
         let body = json!({"currentPassword": current, "password": "Fresh-horse-battery-9", "passwordConfirm": "Fresh-horse-battery-9"});
-        async move { api.post(paths::CHANGE_PASSWORD, Some(body), Some(&token), None).await }
+        async move {
+            api.post(paths::CHANGE_PASSWORD, Some(body), Some(&token), None)
+                .await
+        }
     };
     for n in 0..5 {
         change(&format!("{WRONG}{n}"))
@@ -231,8 +262,12 @@ async fn wrong_current_passwords_count_against_the_account_login_limit() {
     }
     // The sixth guess is refused before it is checked, and so is the right
     // password, and a login: they share the account's limit.
-    change("Still-wrong-1").await.assert_error(429, "too_many_attempts");
-    change(PASSWORD).await.assert_error(429, "too_many_attempts");
+    change("Still-wrong-1")
+        .await
+        .assert_error(429, "too_many_attempts");
+    change(PASSWORD)
+        .await
+        .assert_error(429, "too_many_attempts");
     api.login(&email, PASSWORD)
         .await
         .assert_error(429, "too_many_attempts");

@@ -42,9 +42,10 @@ async fn login_and_signup_need_a_json_content_type() {
     let email = unique_email("csrf");
     api.signup(&email).await;
     let login = json!({"email": email, "password": PASSWORD}).to_string();
-    let signup = json!({"firstName": "Mallory", "lastName": "Page", "email": unique_email("csrf-new"),
+    let signup =
+        json!({"firstName": "Mallory", "lastName": "Page", "email": unique_email("csrf-new"),
         "password": PASSWORD, "passwordConfirm": PASSWORD})
-    .to_string();
+        .to_string();
 
     // What an HTML form or a no-cors fetch can send: refused, no cookie.
     for content_type in [
@@ -58,7 +59,10 @@ async fn login_and_signup_need_a_json_content_type() {
             // From a hostile page the origin rule answers first.
             let reply = raw(&api, path, content_type, body, Some(EVIL)).await;
             reply.assert_error(403, "origin_not_allowed");
-            assert!(reply.refresh_set_cookie().is_none(), "{path} {content_type:?} set a cookie");
+            assert!(
+                reply.refresh_set_cookie().is_none(),
+                "{path} {content_type:?} set a cookie"
+            );
             // From an allowed page, or with no Origin, the media type alone
             // decides.
             for origin in [Some(FRONT_END), None] {
@@ -128,36 +132,85 @@ async fn a_page_on_another_origin_can_neither_set_nor_clear_the_cookie_nor_chang
     let change = json!({"currentPassword": PASSWORD, "password": new_password, "passwordConfirm": new_password});
 
     let refused = [
-        (Method::POST, paths::LOGIN.to_owned(), Some(json!({"email": email, "password": PASSWORD}))),
-        (Method::POST, paths::SIGNUP.to_owned(), Some(json!({"firstName": "M", "lastName": "P",
-            "email": unique_email("evil"), "password": PASSWORD, "passwordConfirm": PASSWORD}))),
+        (
+            Method::POST,
+            paths::LOGIN.to_owned(),
+            Some(json!({"email": email, "password": PASSWORD})),
+        ),
+        (
+            Method::POST,
+            paths::SIGNUP.to_owned(),
+            Some(json!({"firstName": "M", "lastName": "P",
+            "email": unique_email("evil"), "password": PASSWORD, "passwordConfirm": PASSWORD})),
+        ),
         (Method::POST, paths::REAUTH.to_owned(), None),
         (Method::POST, paths::LOGOUT.to_owned(), None),
         (Method::POST, paths::MASTER_LOGOUT.to_owned(), None),
-        (Method::POST, paths::CHANGE_PASSWORD.to_owned(), Some(change.clone())),
-        (Method::DELETE, format!("{}/{other_sid}", paths::SESSIONS), None),
-        (Method::PATCH, format!("{}/some-reset-token", paths::RESET_PASSWORD),
-            Some(json!({"password": new_password, "passwordConfirm": new_password}))),
+        (
+            Method::POST,
+            paths::CHANGE_PASSWORD.to_owned(),
+            Some(change.clone()),
+        ),
+        (
+            Method::DELETE,
+            format!("{}/{other_sid}", paths::SESSIONS),
+            None,
+        ),
+        (
+            Method::PATCH,
+            format!("{}/some-reset-token", paths::RESET_PASSWORD),
+            Some(json!({"password": new_password, "passwordConfirm": new_password})),
+        ),
     ];
     for (method, path, body) in refused {
-        let reply = from_origin(&api, EVIL, method.clone(), &path, body, Some(&session.access_token),
-            Some(&session.refresh_token)).await;
+        let reply = from_origin(
+            &api,
+            EVIL,
+            method.clone(),
+            &path,
+            body,
+            Some(&session.access_token),
+            Some(&session.refresh_token),
+        )
+        .await;
         reply.assert_error(403, "origin_not_allowed");
-        assert!(reply.refresh_set_cookie().is_none(), "{method} {path} touched the cookie");
+        assert!(
+            reply.refresh_set_cookie().is_none(),
+            "{method} {path} touched the cookie"
+        );
         assert_eq!(reply.header("access-control-allow-origin"), None);
     }
     // Nothing happened: both sessions live, the password unchanged, no new user.
     assert_eq!(api.me(&session.access_token).await.status, 200);
     assert_eq!(api.me(&other.access_token().unwrap()).await.status, 200);
     assert_eq!(api.login(&email, PASSWORD).await.status, 200);
-    assert!(server.sql_column("SELECT id FROM users WHERE first_name = 'M'").await.is_empty());
+    assert!(server
+        .sql_column("SELECT id FROM users WHERE first_name = 'M'")
+        .await
+        .is_empty());
 
     // The same requests from the allowed front-end work.
-    let ok = from_origin(&api, FRONT_END, Method::POST, paths::CHANGE_PASSWORD, Some(change),
-        Some(&session.access_token), None).await;
+    let ok = from_origin(
+        &api,
+        FRONT_END,
+        Method::POST,
+        paths::CHANGE_PASSWORD,
+        Some(change),
+        Some(&session.access_token),
+        None,
+    )
+    .await;
     assert_eq!(ok.status, 200, "{}", ok.text);
-    let ok = from_origin(&api, FRONT_END, Method::POST, paths::LOGIN,
-        Some(json!({"email": email, "password": new_password})), None, None).await;
+    let ok = from_origin(
+        &api,
+        FRONT_END,
+        Method::POST,
+        paths::LOGIN,
+        Some(json!({"email": email, "password": new_password})),
+        None,
+        None,
+    )
+    .await;
     assert_eq!(ok.status, 200, "{}", ok.text);
     assert!(ok.refresh_token().is_some());
 }
@@ -181,11 +234,21 @@ async fn the_tutorial_front_end_refreshes_and_signs_out_with_bare_requests() {
         }
         request.send()
     };
-    let refreshed = Reply::read(bare(paths::REAUTH, None, &session.refresh_token).await.unwrap()).await;
+    let refreshed = Reply::read(
+        bare(paths::REAUTH, None, &session.refresh_token)
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(refreshed.status, 201, "{}", refreshed.text);
     let access = refreshed.access_token().expect("access token");
     let cookie = refreshed.refresh_token().expect("rotated cookie");
-    let out = Reply::read(bare(paths::LOGOUT, Some(access.clone()), &cookie).await.unwrap()).await;
+    let out = Reply::read(
+        bare(paths::LOGOUT, Some(access.clone()), &cookie)
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(out.status, 205, "{}", out.text);
     assert_eq!(api.me(&access).await.status, 401);
 }

@@ -29,16 +29,29 @@ async fn nul_bytes_in_a_cookie_or_a_session_id_are_ordinary_client_errors() {
             .await;
         reply.assert_error(401, "invalid_refresh_token");
     }
-    for id in ["%00", "abc%00def", "%00%00%00%00-0000-4000-8000-000000000000"] {
-        api.delete(&format!("{}/{id}", paths::SESSIONS), Some(&session.access_token))
-            .await
-            .assert_error(404, "session_not_found");
-        api.get(&format!("{}/{id}", paths::USERS), Some(&session.access_token))
-            .await
-            .assert_error(404, "user_not_found");
+    for id in [
+        "%00",
+        "abc%00def",
+        "%00%00%00%00-0000-4000-8000-000000000000",
+    ] {
+        api.delete(
+            &format!("{}/{id}", paths::SESSIONS),
+            Some(&session.access_token),
+        )
+        .await
+        .assert_error(404, "session_not_found");
+        api.get(
+            &format!("{}/{id}", paths::USERS),
+            Some(&session.access_token),
+        )
+        .await
+        .assert_error(404, "user_not_found");
     }
-    assert!(!server.log().contains("internal_error") && !server.log().contains("ERROR"),
-        "{}", server.log());
+    assert!(
+        !server.log().contains("internal_error") && !server.log().contains("ERROR"),
+        "{}",
+        server.log()
+    );
 }
 
 async fn fail_login_via(api: &Api, header: &str, values: &[&str]) -> Reply {
@@ -48,7 +61,10 @@ async fn fail_login_via(api: &Api, header: &str, values: &[&str]) -> Reply {
         body: Some(json!({"email": unique_email("fwd"), "password": "Wrong-horse-battery-1"})),
         bearer: None,
         refresh: None,
-        headers: values.iter().map(|v| (leak(header), (*v).to_owned())).collect(),
+        headers: values
+            .iter()
+            .map(|v| (leak(header), (*v).to_owned()))
+            .collect(),
     })
     .await
 }

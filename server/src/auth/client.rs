@@ -27,9 +27,7 @@ impl ClientInfo {
             .and_then(|state| state.config.trusted_proxy.as_ref());
         let ip = match proxy {
             None => socket,
-            Some(proxy) => {
-                forwarded_client(proxy, request.headers().get(&proxy.header)).or(socket)
-            }
+            Some(proxy) => forwarded_client(proxy, request.headers().get(&proxy.header)).or(socket),
         };
         ClientInfo { ip, user_agent }
     }
@@ -52,9 +50,7 @@ impl ClientInfo {
 /// An IPv4 client reached over IPv6 (`::ffff:192.0.2.1`) is that IPv4 client.
 fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
-        IpAddr::V6(v6) => v6
-            .to_ipv4_mapped()
-            .map_or(IpAddr::V6(v6), IpAddr::V4),
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
         v4 => v4,
     }
 }
@@ -154,12 +150,18 @@ mod tests {
     fn garbage_and_ports_and_brackets() {
         assert_eq!(client(1, &["1.1.1.1, unknown"]), None);
         assert_eq!(client(1, &["1.1.1.1, "]), None);
-        assert_eq!(client(1, &["203.0.113.7:4711"]).as_deref(), Some("203.0.113.7"));
+        assert_eq!(
+            client(1, &["203.0.113.7:4711"]).as_deref(),
+            Some("203.0.113.7")
+        );
         assert_eq!(
             client(1, &["[2001:db8::1]:4711"]).as_deref(),
             Some("2001:db8::1")
         );
-        assert_eq!(client(1, &["[2001:db8::1]"]).as_deref(), Some("2001:db8::1"));
+        assert_eq!(
+            client(1, &["[2001:db8::1]"]).as_deref(),
+            Some("2001:db8::1")
+        );
         assert_eq!(client(1, &["2001:db8::1"]).as_deref(), Some("2001:db8::1"));
     }
 

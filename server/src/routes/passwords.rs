@@ -348,7 +348,14 @@ pub async fn change(
     // token is not a password-guessing oracle.
     let throttle = LoginThrottle::password_check(db, &state.config.limits, &user.email);
     if let Err(e) = throttle.attempt().await {
-        record(db, AuditEvent::Throttled, Some(&user.id), Some(&auth.session_id), &client).await;
+        record(
+            db,
+            AuditEvent::Throttled,
+            Some(&user.id),
+            Some(&auth.session_id),
+            &client,
+        )
+        .await;
         return Err(e);
     }
     if !state

@@ -209,11 +209,7 @@ pub fn me(auth: AuthUser) -> Json<UserResponse> {
     ),
 )]
 #[get("/<id>")]
-pub async fn user_by_id(
-    auth: AuthUser,
-    db: &Db,
-    id: &str,
-) -> ApiResult<Json<UserViewResponse>> {
+pub async fn user_by_id(auth: AuthUser, db: &Db, id: &str) -> ApiResult<Json<UserViewResponse>> {
     let id = uuid::Uuid::parse_str(id)
         .map_err(|_| ApiError::UserNotFound)?
         .hyphenated()

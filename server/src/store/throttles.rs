@@ -358,7 +358,11 @@ pub async fn count_attempts(backend: &Backend, attempts: &[Attempt]) -> sqlx::Re
             let conn = &mut *writer;
             sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
             let counted = async { count_on!(conn, "") }.await;
-            let end = if counted.is_ok() { "COMMIT" } else { "ROLLBACK" };
+            let end = if counted.is_ok() {
+                "COMMIT"
+            } else {
+                "ROLLBACK"
+            };
             sqlx::query(end).execute(&mut *conn).await?;
             counted
         }
