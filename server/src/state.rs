@@ -27,7 +27,8 @@ impl AppState {
             &config.issuer,
         )
         .map_err(|e| format!("access token key: {e}"))?;
-        let passwords = Passwords::new(config.bcrypt_cost).map_err(|e| format!("bcrypt: {e}"))?;
+        let passwords = Passwords::new(config.bcrypt_cost, config.hash_queue_timeout)
+            .map_err(|e| format!("bcrypt: {e}"))?;
         let mailer = Mailer::new(&config).map_err(|e| format!("mail: {e}"))?;
         Ok(AppState {
             opaque: OpaqueTokens::new(config.refresh_token_secret.clone()),

@@ -6,13 +6,25 @@
 //! server: with spare CPU, hashing gets all of it; when requests need the
 //! cores, the async workers go first (measured: the `/me` p99 during a login
 //! flood, see BENCHMARKS.md).
+//!
+//! The queue is bounded in time: a job that has waited longer than
+//! `AUTH_HASH_QUEUE_TIMEOUT` is answered 503 `server_busy` without being
+//! hashed, and a job whose client has hung up (see [`Connection`]) is dropped
+//! unhashed. So after a flood whose clients gave up, the next login waits for
+//! at most the hashes already running, not for the whole backlog.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use rocket::tokio::sync::oneshot;
 
 use crate::error::{ApiError, ApiResult};
+
+mod connection;
+
+pub use connection::Connection;
 
 /// bcrypt reads at most 72 bytes; longer passwords are refused, never truncated.
 pub const MAX_PASSWORD_BYTES: usize = 72;
@@ -23,11 +35,21 @@ pub struct Passwords {
     /// Verified against when the account does not exist, so an unknown email
     /// costs the same time as a wrong password.
     dummy_hash: String,
+    /// How long a job may wait for a hashing thread before it is answered 503.
+    queue_timeout: Duration,
     hashers: mpsc::Sender<Job>,
 }
 
 /// One hash or verify, run on a hashing thread.
 type Job = Box<dyn FnOnce() + Send>;
+
+/// Why a queued job was answered without being run.
+enum Skipped {
+    /// It waited longer than the queue timeout.
+    TooLate,
+    /// Its client hung up.
+    ClientGone,
+}
 
 /// How much lower than the rest of the server the hashing threads run
 /// (`nice`; CFS then gives them about a tenth of a contended core's time).
@@ -76,47 +98,131 @@ fn lower_this_threads_priority() {
     }
 }
 
+/// Takes a queued job for whoever asks first: a hashing thread about to run
+/// it, or the request giving up on it at the queue timeout. Only the first
+/// gets `true`, so a job is never both answered 503 and hashed.
+fn claim(job: &AtomicBool) -> bool {
+    !job.swap(true, Ordering::AcqRel)
+}
+
 impl Passwords {
-    pub fn new(cost: u32) -> Result<Passwords, bcrypt::BcryptError> {
+    /// Hashing at `cost` on one thread per core; a job waits at most
+    /// `queue_timeout` for its thread.
+    pub fn new(cost: u32, queue_timeout: Duration) -> Result<Passwords, bcrypt::BcryptError> {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Passwords::with_threads(cost, queue_timeout, cores)
+    }
+
+    fn with_threads(
+        cost: u32,
+        queue_timeout: Duration,
+        threads: usize,
+    ) -> Result<Passwords, bcrypt::BcryptError> {
         Ok(Passwords {
             cost,
             dummy_hash: bcrypt::hash("gatepass-dummy-password", cost)?,
-            hashers: start_hashers(cores),
+            queue_timeout,
+            hashers: start_hashers(threads),
         })
     }
 
     pub async fn hash(&self, password: &str) -> ApiResult<String> {
         let password = password.to_owned();
         let cost = self.cost;
-        self.run(move || bcrypt::hash(password, cost)).await
+        self.run(&Connection::UNKNOWN, move || bcrypt::hash(password, cost))
+            .await
     }
 
     /// Checks `password` against `hash`, or against a dummy hash when there is
     /// no account, taking the same time either way.
     pub async fn verify(&self, password: &str, hash: Option<&str>) -> ApiResult<bool> {
-        let known = hash.is_some();
-        let hash = hash.unwrap_or(&self.dummy_hash).to_owned();
+        self.verify_for(&Connection::UNKNOWN, password, hash).await
+    }
+
+    /// [`Passwords::verify`] for a request on `connection`: if its client
+    /// hangs up while the job waits for a hashing thread, the job is dropped
+    /// unhashed.
+    pub async fn verify_for(
+        &self,
+        connection: &Connection,
+        password: &str,
+        hash: Option<&str>,
+    ) -> ApiResult<bool> {
+        // bcrypt reads only the first 72 bytes, so checking a longer password
+        // against the account would accept any suffix to the right 72. Such a
+        // password never matches; it is checked against the dummy all the
+        // same, so the refusal takes the time of any other failure.
+        let checkable = password.len() <= MAX_PASSWORD_BYTES;
+        let known = hash.is_some() && checkable;
+        let hash = match hash {
+            Some(hash) if checkable => hash,
+            _ => &self.dummy_hash,
+        }
+        .to_owned();
         let password = password.to_owned();
-        let matches = self.run(move || bcrypt::verify(password, &hash)).await?;
+        let matches = self
+            .run(connection, move || bcrypt::verify(password, &hash))
+            .await?;
         Ok(known && matches)
     }
 
+    /// The answer to a job shed from the queue. The queue drains in at most
+    /// the queue timeout, so that is when to come back.
+    fn busy(&self) -> ApiError {
+        ApiError::ServerBusy {
+            retry_after_secs: self.queue_timeout.as_millis().div_ceil(1000).max(1) as u64,
+        }
+    }
+
+    /// Queues `work` for a hashing thread and waits for its answer, or for
+    /// the queue timeout if no thread has taken it by then.
     async fn run<T: Send + 'static>(
         &self,
+        connection: &Connection,
         work: impl FnOnce() -> Result<T, bcrypt::BcryptError> + Send + 'static,
     ) -> ApiResult<T> {
-        let (done, result) = oneshot::channel();
-        let job: Job = Box::new(move || {
-            let _ = done.send(work());
-        });
+        let (done, mut answer) = oneshot::channel();
+        let claimed = Arc::new(AtomicBool::new(false));
+        let queued_at = Instant::now();
+        let queue_timeout = self.queue_timeout;
+        let connection = *connection;
+        let job: Job = {
+            let claimed = claimed.clone();
+            Box::new(move || {
+                // The request stopped waiting: its future was dropped, or it
+                // was answered 503 at the queue timeout.
+                if done.is_closed() || !claim(&claimed) {
+                    return;
+                }
+                // The request's own timer may not have fired yet (a busy
+                // runtime): the limit holds all the same.
+                if queued_at.elapsed() > queue_timeout {
+                    let _ = done.send(Err(Skipped::TooLate));
+                } else if connection.is_closed() {
+                    let _ = done.send(Err(Skipped::ClientGone));
+                } else {
+                    let _ = done.send(Ok(work()));
+                }
+            })
+        };
         self.hashers
             .send(job)
             .map_err(|_| ApiError::internal("password hashing threads gone"))?;
-        result
-            .await
-            .map_err(|_| ApiError::internal("a password hashing job was dropped"))?
-            .map_err(|e| ApiError::internal(format!("bcrypt: {e}")))
+        let answer = match rocket::tokio::time::timeout(queue_timeout, &mut answer).await {
+            Ok(answer) => answer,
+            // Still queued: no thread will run it now.
+            Err(_) if claim(&claimed) => return Err(self.busy()),
+            // Already running: the answer is at most one hash away.
+            Err(_) => answer.await,
+        };
+        match answer {
+            Ok(Ok(Ok(value))) => Ok(value),
+            Ok(Ok(Err(e))) => Err(ApiError::internal(format!("bcrypt: {e}"))),
+            // A client that hung up gets nothing; the 503 only shows in the
+            // request log.
+            Ok(Err(Skipped::TooLate | Skipped::ClientGone)) => Err(self.busy()),
+            Err(_) => Err(ApiError::internal("a password hashing job was dropped")),
+        }
     }
 }
 
@@ -249,7 +355,7 @@ mod tests {
 
     #[rocket::async_test]
     async fn hash_and_verify_round_trip() {
-        let passwords = Passwords::new(4.max(bcrypt::DEFAULT_COST - 8)).unwrap();
+        let passwords = Passwords::new(4, Duration::from_secs(60)).unwrap();
         let hash = passwords.hash("tY7#mQ2v!pLx").await.unwrap();
         assert!(hash.starts_with("$2"));
         assert!(passwords.verify("tY7#mQ2v!pLx", Some(&hash)).await.unwrap());
@@ -259,5 +365,156 @@ mod tests {
             .verify("gatepass-dummy-password", None)
             .await
             .unwrap());
+    }
+
+    /// A one-thread pool whose thread is held busy until the returned sender
+    /// sends (or drops), and a hashing job that counts its runs.
+    fn held_pool(
+        queue_timeout: Duration,
+    ) -> (
+        Passwords,
+        mpsc::Sender<()>,
+        Arc<std::sync::atomic::AtomicUsize>,
+    ) {
+        let passwords = Passwords::with_threads(4, queue_timeout, 1).unwrap();
+        let (release, held) = mpsc::channel::<()>();
+        passwords
+            .hashers
+            .send(Box::new(move || {
+                let _ = held.recv();
+            }))
+            .unwrap();
+        (passwords, release, Arc::default())
+    }
+
+    fn counted(
+        runs: &Arc<std::sync::atomic::AtomicUsize>,
+    ) -> impl FnOnce() -> Result<(), bcrypt::BcryptError> + Send + 'static {
+        let runs = runs.clone();
+        move || {
+            runs.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        }
+    }
+
+    /// Polls `future` once (enough to queue its job), then hands it back.
+    async fn queue<F: std::future::Future + Unpin>(mut future: F) -> F {
+        std::future::poll_fn(|cx| {
+            assert!(std::pin::Pin::new(&mut future).poll(cx).is_pending());
+            std::task::Poll::Ready(())
+        })
+        .await;
+        future
+    }
+
+    /// Waits until every job queued so far has left the queue: a job queued
+    /// after them has run.
+    async fn drain(passwords: &Passwords) {
+        passwords
+            .run(&Connection::UNKNOWN, || Ok(()))
+            .await
+            .unwrap();
+    }
+
+    #[rocket::async_test]
+    async fn a_job_queued_past_the_timeout_is_answered_busy_and_never_run() {
+        let (passwords, release, runs) = held_pool(Duration::from_millis(200));
+        let started = Instant::now();
+        let answer = passwords.run(&Connection::UNKNOWN, counted(&runs)).await;
+        // Answered at the timeout, while the only thread is still busy.
+        assert!(
+            matches!(
+                answer,
+                Err(ApiError::ServerBusy {
+                    retry_after_secs: 1
+                })
+            ),
+            "{answer:?}"
+        );
+        assert!(started.elapsed() >= Duration::from_millis(200));
+        release.send(()).unwrap();
+        drain(&passwords).await;
+        assert_eq!(runs.load(Ordering::SeqCst), 0, "a shed job was hashed");
+    }
+
+    #[rocket::async_test]
+    async fn a_thread_never_runs_a_job_that_waited_too_long() {
+        // The request's own timer has not fired (its future is not polled),
+        // yet the thread that finally takes the job sheds it.
+        let (passwords, release, runs) = held_pool(Duration::from_millis(100));
+        let waiting = queue(Box::pin(
+            passwords.run(&Connection::UNKNOWN, counted(&runs)),
+        ))
+        .await;
+        std::thread::sleep(Duration::from_millis(150));
+        release.send(()).unwrap();
+        drain(&passwords).await;
+        assert_eq!(runs.load(Ordering::SeqCst), 0);
+        assert!(matches!(
+            waiting.await,
+            Err(ApiError::ServerBusy {
+                retry_after_secs: 1
+            })
+        ));
+    }
+
+    #[rocket::async_test]
+    async fn a_job_nobody_waits_for_is_never_run() {
+        let (passwords, release, runs) = held_pool(Duration::from_secs(60));
+        let waiting = queue(Box::pin(
+            passwords.run(&Connection::UNKNOWN, counted(&runs)),
+        ))
+        .await;
+        drop(waiting); // the request's future is dropped: its answer channel closes
+        release.send(()).unwrap();
+        drain(&passwords).await;
+        assert_eq!(runs.load(Ordering::SeqCst), 0);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[rocket::async_test]
+    async fn a_job_whose_client_hung_up_is_never_run() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (_ours, peer) = listener.accept().unwrap();
+        let connection = Connection::new(listener.local_addr().unwrap().port(), peer);
+
+        let (passwords, release, runs) = held_pool(Duration::from_secs(60));
+        let live = queue(Box::pin(passwords.run(&connection, counted(&runs)))).await;
+        release.send(()).unwrap();
+        live.await.unwrap();
+        assert_eq!(
+            runs.load(Ordering::SeqCst),
+            1,
+            "a connected client is served"
+        );
+
+        drop(client);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !connection.is_closed() {
+            assert!(Instant::now() < deadline, "the hang-up was never seen");
+            rocket::tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let answer = passwords.run(&connection, counted(&runs)).await;
+        assert!(matches!(answer, Err(ApiError::ServerBusy { .. })));
+        assert_eq!(
+            runs.load(Ordering::SeqCst),
+            1,
+            "a gone client's job was run"
+        );
+    }
+
+    #[rocket::async_test]
+    async fn a_password_over_72_bytes_never_matches() {
+        let passwords = Passwords::new(4, Duration::from_secs(60)).unwrap();
+        let at_limit = "Tr0ub4dor&3-".repeat(6); // 72 bytes
+        assert_eq!(at_limit.len(), MAX_PASSWORD_BYTES);
+        let hash = passwords.hash(&at_limit).await.unwrap();
+        let longer = format!("{at_limit}x");
+        // bcrypt's own check reads 72 bytes and would let it in...
+        assert!(bcrypt::verify(&longer, &hash).unwrap());
+        // ...ours refuses it, and still takes the 72 bytes themselves.
+        assert!(!passwords.verify(&longer, Some(&hash)).await.unwrap());
+        assert!(passwords.verify(&at_limit, Some(&hash)).await.unwrap());
     }
 }
