@@ -9,39 +9,28 @@
 use std::sync::Arc;
 
 use gatepass_common::paths;
-use gatepass_tests::http::RequestSpec;
 use gatepass_tests::{database, unique_email, Api, Reply, Server, ServerBuilder, PASSWORD};
-use reqwest::Method;
 use serde_json::json;
 use tokio::sync::Barrier;
 
 const WRONG: &str = "Wrong-horse-battery-1";
 
-/// Sends every request at once: each task waits at a barrier until all are
-/// ready, then sends. `apis[i % apis.len()]` sends the i-th.
-async fn burst<F>(apis: &[Api], n: usize, request: F) -> Vec<Reply>
+/// Sends `n` wrong-password logins at once, for the emails `email(i)`: each
+/// task waits at a barrier until all are ready, then sends. `apis[i %
+/// apis.len()]` sends the i-th.
+async fn burst<F>(apis: &[Api], n: usize, email: F) -> Vec<Reply>
 where
-    F: Fn(usize) -> (String, String, Vec<(&'static str, String)>) + Send + Sync + 'static,
+    F: Fn(usize) -> String,
 {
     let barrier = Arc::new(Barrier::new(n));
-    let request = Arc::new(request);
     let tasks: Vec<_> = (0..n)
         .map(|i| {
             let api = apis[i % apis.len()].clone();
             let barrier = barrier.clone();
-            let request = request.clone();
+            let body = json!({"email": email(i), "password": WRONG});
             tokio::spawn(async move {
-                let (email, password, headers) = request(i);
                 barrier.wait().await;
-                api.send(RequestSpec {
-                    method: Method::POST,
-                    path: paths::LOGIN,
-                    body: Some(json!({"email": email, "password": password})),
-                    bearer: None,
-                    refresh: None,
-                    headers,
-                })
-                .await
+                api.post(paths::LOGIN, Some(body), None, None).await
             })
         })
         .collect();
@@ -50,6 +39,11 @@ where
         replies.push(task.await.expect("request task"));
     }
     replies
+}
+
+/// `n` wrong passwords for one account, at once.
+async fn burst_at(api: &Api, email: &str, n: usize) -> Vec<Reply> {
+    burst(std::slice::from_ref(api), n, |_| email.to_owned()).await
 }
 
 /// (checked, refused) of a burst's answers; anything else fails the test.
@@ -93,11 +87,7 @@ async fn forty_simultaneous_wrong_passwords_for_one_account_check_five() {
     let email = unique_email("burst");
     api.signup(&email).await;
 
-    let target = email.clone();
-    let replies = burst(&[api.clone()], 40, move |_| {
-        (target.clone(), WRONG.to_owned(), vec![])
-    })
-    .await;
+    let replies = burst_at(&api, &email, 40).await;
     assert_eq!(tally(&replies), (5, 35), "5 passwords checked, 35 refused");
 
     // One burst is one lockout event: the base lockout, not the cap.
@@ -127,10 +117,7 @@ async fn simultaneous_failures_from_one_address_check_at_most_its_limit() {
         .start();
     let api = server.api();
     // 120 different emails, so no account limit is near.
-    let replies = burst(&[api.clone()], 120, |_| {
-        (unique_email("spray"), WRONG.to_owned(), vec![])
-    })
-    .await;
+    let replies = burst(&[api], 120, |_| unique_email("spray")).await;
     assert_eq!(
         tally(&replies),
         (20, 100),
@@ -159,31 +146,19 @@ async fn the_lockout_doubles_per_lockout_not_per_request() {
             .sql_column("SELECT lockout_ms FROM throttles WHERE bucket LIKE 'login:account:%'")
             .await
     };
-    let target = email.clone();
-    let first = burst(&[api.clone()], 25, move |_| {
-        (target.clone(), WRONG.to_owned(), vec![])
-    })
-    .await;
+    let first = burst_at(&api, &email, 25).await;
     assert_eq!(tally(&first), (3, 22));
     assert_eq!(lockout_ms().await, ["30000"]);
 
     // A second burst during the lockout checks nothing and changes nothing.
-    let target = email.clone();
-    let during = burst(&[api.clone()], 25, move |_| {
-        (target.clone(), WRONG.to_owned(), vec![])
-    })
-    .await;
+    let during = burst_at(&api, &email, 25).await;
     assert_eq!(tally(&during), (0, 25));
     assert_eq!(lockout_ms().await, ["30000"]);
 
     // After it, one attempt is checked; the next crossing is the second
     // lockout event, twice as long, whatever the burst's size.
     server.sql("UPDATE throttles SET locked_until = 1").await;
-    let target = email.clone();
-    let after = burst(&[api.clone()], 25, move |_| {
-        (target.clone(), WRONG.to_owned(), vec![])
-    })
-    .await;
+    let after = burst_at(&api, &email, 25).await;
     assert_eq!(tally(&after), (1, 24));
     assert_eq!(lockout_ms().await, ["60000"]);
     let wait = retry_after(&api.login(&email, PASSWORD).await);
@@ -222,19 +197,12 @@ async fn two_server_processes_on_one_database_share_both_limits() {
     apis[0].signup(&email).await;
 
     // One account, from both servers at once.
-    let target = email.clone();
-    let replies = burst(&apis, 40, move |_| {
-        (target.clone(), WRONG.to_owned(), vec![])
-    })
-    .await;
+    let replies = burst(&apis, 40, |_| email.clone()).await;
     assert_eq!(tally(&replies), (5, 35));
 
     // One address, many accounts, from both servers at once (5 of the
     // address's 15 are spent above).
-    let replies = burst(&apis, 60, |_| {
-        (unique_email("pair-spray"), WRONG.to_owned(), vec![])
-    })
-    .await;
+    let replies = burst(&apis, 60, |_| unique_email("pair-spray")).await;
     assert_eq!(tally(&replies), (10, 50));
 }
 
