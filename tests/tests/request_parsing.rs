@@ -54,6 +54,39 @@ async fn nul_bytes_in_a_cookie_or_a_session_id_are_ordinary_client_errors() {
     );
 }
 
+#[tokio::test]
+async fn nul_bytes_in_json_strings_are_ordinary_client_errors() {
+    let server = Server::start();
+    let api = server.api();
+    let email = "nul\u{0}byte@example.com";
+    let reply = api.login(email, "Wrong-horse-battery-1").await;
+    assert!(
+        [400, 422].contains(&reply.status),
+        "login: {} {}",
+        reply.status,
+        reply.text
+    );
+    api.signup_as(
+        "Nul\u{0}",
+        "Byte",
+        &unique_email("nul-name"),
+        "tY7#mQ2v!pLx-gatepass",
+    )
+    .await
+    .assert_error(422, "validation_failed");
+    api.signup_as("Nul", "Byte", email, "tY7#mQ2v!pLx-gatepass")
+        .await
+        .assert_error(422, "validation_failed");
+    let forgot = api.forgot(email).await;
+    assert!(
+        [200, 422].contains(&forgot.status),
+        "forgot: {}",
+        forgot.text
+    );
+    // And the background job of a forgot request did not fail on it either.
+    assert!(!server.log().contains("ERROR"), "{}", server.log());
+}
+
 async fn fail_login_via(api: &Api, header: &str, values: &[&str]) -> Reply {
     api.send(RequestSpec {
         method: Method::POST,
