@@ -16,7 +16,8 @@ const EXIT_CODES: &str = "\
 Exit codes:
   0  success
   1  the server refused the request
-  2  usage error (bad arguments, no terminal to prompt for a password)
+  2  usage error (bad arguments, no terminal to prompt for a password,
+     plain http:// to another host without --allow-http)
   3  the server could not be reached
   4  authentication required (not signed in, session ended, unreadable credentials)
 
