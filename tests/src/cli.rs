@@ -184,7 +184,11 @@ impl Home {
             .spawn()
             .expect("start gatepass");
         let mut stdin = child.stdin.take().expect("piped stdin");
-        stdin.write_all(input.as_bytes()).expect("write stdin");
+        match stdin.write_all(input.as_bytes()) {
+            // The command may end before it reads its input (a refusal).
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+            written => written.expect("write stdin"),
+        }
         drop(stdin);
         child
     }
@@ -303,6 +307,131 @@ impl Home {
             );
         }
         runs
+    }
+}
+
+impl Home {
+    /// Starts `gatepass ARGS` on a real terminal (a 120 x 30 tmux pane),
+    /// for what only shows on one: prompts, and what comes before them. `None` when tmux is missing outside CI (see
+    /// `require_tools`).
+    pub fn in_terminal(&self, tag: &str, args: &[&str]) -> Option<Terminal> {
+        if !require_tools(tag, &[("tmux", "tmux")]) {
+            return None;
+        }
+        let mut words = vec!["env".to_owned(), "-i".to_owned()];
+        let mut vars = self.vars();
+        vars.push(("TERM".to_owned(), "screen-256color".to_owned()));
+        vars.push(("LANG".to_owned(), "C.UTF-8".to_owned()));
+        words.extend(vars.iter().map(|(k, v)| quote(&format!("{k}={v}"))));
+        words.push(quote(&crate::binary("gatepass").display().to_string()));
+        words.extend(args.iter().map(|a| quote(a)));
+        Some(Terminal::start(tag, &words.join(" ")))
+    }
+}
+
+/// What `Terminal` prints when the command ends: `[exit N]`.
+pub const EXIT_MARKER: &str = "[exit ";
+
+/// A command running in a tmux pane on a socket of its own; the tmux server
+/// is killed when this is dropped, whatever the test's outcome.
+pub struct Terminal {
+    socket: String,
+}
+
+impl Terminal {
+    fn start(tag: &str, shell_command: &str) -> Terminal {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let terminal = Terminal {
+            socket: format!(
+                "gatepass-{tag}-{}-{}",
+                std::process::id(),
+                NEXT.fetch_add(1, Ordering::Relaxed)
+            ),
+        };
+        // The pane outlives the command, so its last screen can be read.
+        let script = format!("{shell_command}; echo \"{EXIT_MARKER}$?]\"; sleep 600");
+        terminal.tmux(&[
+            "new-session",
+            "-d",
+            "-s",
+            "app",
+            "-x",
+            "120",
+            "-y",
+            "30",
+            &script,
+        ]);
+        terminal
+    }
+
+    fn tmux(&self, args: &[&str]) -> Output {
+        let output = Command::new("tmux")
+            // No user configuration; not nested in the developer's tmux.
+            .args(["-f", "/dev/null", "-L", &self.socket])
+            .args(args)
+            .env_remove("TMUX")
+            .output()
+            .expect("run tmux");
+        assert!(
+            output.status.success(),
+            "tmux {args:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output
+    }
+
+    /// Types `text` as it is, then Enter.
+    pub fn type_line(&self, text: &str) {
+        self.tmux(&["send-keys", "-t", "app", "-l", text]);
+        self.tmux(&["send-keys", "-t", "app", "Enter"]);
+    }
+
+    /// The pane's text.
+    pub fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.tmux(&["capture-pane", "-p", "-t", "app"]).stdout)
+            .into_owned()
+    }
+
+    /// Waits until `text` is on the screen; returns the screen.
+    pub async fn wait_for_screen(&self, text: &str) -> String {
+        let timeout = std::time::Duration::from_secs(30);
+        let what = format!("{text:?} on the screen");
+        let found = tokio::time::timeout(
+            timeout + std::time::Duration::from_secs(1),
+            crate::wait_for(&what, timeout, || async {
+                let screen = self.screen();
+                screen.contains(text).then_some(screen)
+            }),
+        )
+        .await;
+        found.unwrap_or_else(|_| {
+            panic!(
+                "timed out waiting for {what}; the screen:\n{}",
+                self.screen()
+            )
+        })
+    }
+
+    /// Waits for the command to end; returns its exit code and the screen.
+    pub async fn wait_for_exit(&self) -> (i32, String) {
+        let screen = self.wait_for_screen(EXIT_MARKER).await;
+        let code = screen
+            .rsplit(EXIT_MARKER)
+            .next()
+            .and_then(|rest| rest.split(']').next())
+            .and_then(|code| code.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no exit code on the screen:\n{screen}"));
+        (code, screen)
+    }
+}
+
+impl Drop for Terminal {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-f", "/dev/null", "-L", &self.socket, "kill-server"])
+            .env_remove("TMUX")
+            .output();
     }
 }
 
