@@ -289,12 +289,8 @@ impl Config {
         let data_dir = raw
             .gatepass_data_dir
             .unwrap_or_else(|| PathBuf::from("data"));
-        std::fs::create_dir_all(&data_dir).map_err(|source| ConfigError::Io {
-            what: "cannot create the data folder",
-            path: data_dir.clone(),
-            source,
-        })?;
         let mut notices = Vec::new();
+        prepare_data_dir(&data_dir, &mut notices)?;
 
         let (access_token_secret, refresh_token_secret) = secrets::resolve(
             &data_dir,
@@ -585,6 +581,47 @@ impl Config {
     }
 }
 
+/// Creates the data folder for this user alone (0700: it holds the SQLite
+/// database with its password hashes and emails, the generated secrets and
+/// the outbox), and warns about an existing one that lets other users in.
+fn prepare_data_dir(data_dir: &Path, notices: &mut Vec<String>) -> Result<(), ConfigError> {
+    let io_error = |what, source| ConfigError::Io {
+        what,
+        path: data_dir.to_owned(),
+        source,
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        // An existing folder is left as it is: the operator may share it on
+        // purpose, so they are told rather than overruled.
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(data_dir)
+            .map_err(|e| io_error("cannot create the data folder", e))?;
+        let mode = std::fs::metadata(data_dir)
+            .map_err(|e| io_error("cannot read the data folder", e))?
+            .permissions()
+            .mode()
+            & 0o777;
+        if mode & 0o077 != 0 {
+            notices.push(format!(
+                "the data folder {} is open to other users (mode {mode:04o}), and it holds \
+                 password hashes, emails and secrets: make it 0700 (chmod 700)",
+                data_dir.display()
+            ));
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = notices;
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| io_error("cannot create the data folder", e))?;
+    }
+    Ok(())
+}
+
 fn limit_setting(
     name: &'static str,
     value: Option<String>,
@@ -656,6 +693,31 @@ mod tests {
         assert!(c.database_url.starts_with("sqlite://"));
         assert!(c.access_token_secret.expose().len() >= MIN_SECRET_BYTES);
         assert_ne!(c.access_token_secret, c.refresh_token_secret);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_data_folder_is_made_private_and_an_open_one_is_reported() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        let dir = tempfile::tempdir().unwrap();
+
+        let fresh = dir.path().join("fresh/data");
+        let c = Config::with_settings(&fresh, &[]).unwrap();
+        assert_eq!(mode(&fresh), 0o700);
+        assert!(!c.notices.iter().any(|n| n.contains("other users")));
+
+        let open = dir.path().join("open");
+        std::fs::create_dir(&open).unwrap();
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let c = Config::with_settings(&open, &[]).unwrap();
+        let notice = c.notices.iter().find(|n| n.contains("other users"));
+        assert!(
+            notice.is_some_and(|n| n.contains("0755")),
+            "{:?}",
+            c.notices
+        );
+        assert_eq!(mode(&open), 0o755, "left as the operator made it");
     }
 
     #[test]

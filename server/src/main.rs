@@ -6,6 +6,16 @@ use gatepass_server::{logging, Config};
 
 #[rocket::main]
 async fn main() -> ExitCode {
+    // Before anything is created: nothing the server writes is for other
+    // local users (the database with its password hashes and emails, the
+    // generated secrets, mailed reset links). The mask also covers the files
+    // SQLite creates later by itself (`-wal`, `-shm`), which no open call of
+    // ours could give a mode: files 0600, folders 0700.
+    #[cfg(unix)]
+    // SAFETY: umask only sets the process's file-creation mask; it cannot fail.
+    unsafe {
+        libc::umask(0o077);
+    }
     logging::init();
     let config = match Config::load() {
         Ok(config) => config,
