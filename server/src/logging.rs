@@ -3,9 +3,13 @@
 //!
 //! Our logger is installed before Rocket's, so Rocket's records pass through
 //! it too. Rocket's own per-request chatter (which prints the full request
-//! line, reset token and all) is dropped in favour of our request line; every
-//! message is passed through [`redact_path`] on its way out as a last guard.
+//! line, reset token and all) is dropped in favour of our request line, and
+//! what its warnings would echo of a request is cut off (see
+//! [`without_request_values`]); every message is passed through
+//! [`redact_path`] on its way out as a last guard. No request value (a body
+//! field, a query, a token) is ever logged.
 
+use std::borrow::Cow;
 use std::io::Write;
 use std::time::Instant;
 
@@ -39,7 +43,13 @@ impl Log for ServerLogger {
         let now = time::OffsetDateTime::now_utc()
             .format(&time::format_description::well_known::Rfc3339)
             .unwrap_or_default();
-        let message = redact_path(&record.args().to_string()).into_owned();
+        let message = record.args().to_string();
+        let message = if record.target().starts_with("gatepass::") {
+            message.into()
+        } else {
+            without_request_values(&message)
+        };
+        let message = redact_path(&message);
         let target = match record.target() {
             "_" => "rocket",
             t => t,
@@ -65,28 +75,118 @@ pub fn init() {
     }
 }
 
+/// Rocket's messages that end in something a request carried, and what is
+/// kept of them: the request's URI (query included) and method as sent.
+const ECHOES: &[(&str, &str)] = &[
+    ("No matching routes for ", "No matching routes."),
+    (
+        "Dispatching salvaged request to catcher: ",
+        "Dispatching salvaged request to catcher.",
+    ),
+    ("Error: invalid origin URI: ", "Error: invalid origin URI."),
+    (
+        "Error: invalid or unrecognized method: ",
+        "Error: invalid or unrecognized method.",
+    ),
+];
+
+/// Rocket's guards report their failure with the error's `Debug`
+/// (`Data guard `ApiJson < LoginRequest >` failed: Validation([.. "invalid
+/// type: integer `12345678`" ..])`), which may hold a parsed body value such
+/// as a password sent as a number: only the guard and its verdict are kept.
+/// Messages that echo the request line are cut to their first words (our
+/// request line says which request it was, redacted and without its query).
+fn without_request_values(message: &str) -> Cow<'_, str> {
+    for guard in ["Data guard `", "Request guard `", "Parameter guard `"] {
+        let Some(rest) = message.strip_prefix(guard) else {
+            continue;
+        };
+        let Some((name, verdict)) = rest.split_once('`') else {
+            return guard.trim_end_matches(" `").into();
+        };
+        // " failed: <error>." or " is forwarding: <error>." or " is forwarding."
+        let verdict = verdict.split(':').next().unwrap_or_default();
+        return format!("{guard}{name}`{}.", verdict.trim_end_matches('.')).into();
+    }
+    for (echo, kept) in ECHOES {
+        if message.starts_with(echo) {
+            return (*kept).into();
+        }
+    }
+    message.into()
+}
+
 /// Hides path segments that are secrets: the token of
 /// `/api/users/resetpass/<token>`.
-pub fn redact_path(text: &str) -> std::borrow::Cow<'_, str> {
-    const MARKER: &str = "resetpass/";
-    if !text.contains(MARKER) {
+///
+/// The marker is looked for as Rocket routes a path, percent-decoded
+/// (`%72esetpass/<token>` reaches the reset handler too; a doubly encoded one
+/// is decoded again), and in any case (a near miss still carries a token).
+/// The text is otherwise left as written, still encoded, so that a decoded
+/// newline cannot forge a log line.
+pub fn redact_path(text: &str) -> Cow<'_, str> {
+    const MARKER: &[u8] = b"resetpass/";
+    let (decoded, starts) = decoded_with_offsets(text);
+    let mut out = String::new();
+    let mut copied = 0; // how much of `text` is in `out`
+    let mut from = 0; // where in `decoded` to look next
+    while let Some(at) = decoded[from..]
+        .windows(MARKER.len())
+        .position(|w| w.eq_ignore_ascii_case(MARKER))
+    {
+        let after_marker = from + at + MARKER.len();
+        from = after_marker;
+        // The marker ends in an ASCII `/` (or `%2F`), so this is a character
+        // boundary of `text`.
+        let token = starts.get(after_marker).copied().unwrap_or(text.len());
+        if token < copied {
+            continue; // inside a token already redacted
+        }
+        let end = text[token..]
+            .find(|c: char| c.is_whitespace() || matches!(c, '?' | '/' | '"' | '\'' | ')' | ':'))
+            .map_or(text.len(), |end| token + end);
+        if end > token {
+            out.push_str(&text[copied..token]);
+            out.push_str("<redacted>");
+            copied = end;
+        }
+    }
+    if copied == 0 {
         return text.into();
     }
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.find(MARKER) {
-        let (before, after) = rest.split_at(at + MARKER.len());
-        out.push_str(before);
-        let end = after
-            .find(|c: char| c.is_whitespace() || matches!(c, '?' | '/' | '"' | '\'' | ')' | ':'))
-            .unwrap_or(after.len());
-        if end > 0 {
-            out.push_str("<redacted>");
-        }
-        rest = &after[end..];
-    }
-    out.push_str(rest);
+    out.push_str(&text[copied..]);
     out.into()
+}
+
+/// `text` percent-decoded (up to three times over), with, for each decoded
+/// byte, where in `text` it starts.
+fn decoded_with_offsets(text: &str) -> (Vec<u8>, Vec<usize>) {
+    let mut bytes = text.as_bytes().to_vec();
+    let mut starts: Vec<usize> = (0..bytes.len()).collect();
+    for _ in 0..3 {
+        let hex = |b: Option<&u8>| b.and_then(|b| (*b as char).to_digit(16));
+        let (mut next, mut next_starts) = (Vec::new(), Vec::new());
+        let mut i = 0;
+        while i < bytes.len() {
+            next_starts.push(starts[i]);
+            match (bytes[i], hex(bytes.get(i + 1)), hex(bytes.get(i + 2))) {
+                (b'%', Some(high), Some(low)) => {
+                    next.push((high * 16 + low) as u8);
+                    i += 3;
+                }
+                (byte, _, _) => {
+                    next.push(byte);
+                    i += 1;
+                }
+            }
+        }
+        let unchanged = next.len() == bytes.len();
+        (bytes, starts) = (next, next_starts);
+        if unchanged {
+            break;
+        }
+    }
+    (bytes, starts)
 }
 
 /// Logs one line per request: method, path (redacted, never the query),
@@ -147,5 +247,78 @@ mod tests {
             redact_path("PATCH /api/users/resetpass/<token>"),
             "PATCH /api/users/resetpass/<redacted>"
         );
+    }
+
+    #[test]
+    fn reset_tokens_are_redacted_on_the_path_as_decoded() {
+        for (raw, redacted) in [
+            // Rocket routes this one to the reset handler.
+            (
+                "PATCH /api/users/%72esetpass/tok 400",
+                "PATCH /api/users/%72esetpass/<redacted> 400",
+            ),
+            (
+                "/api/users/reset%70ass/tok?x=1",
+                "/api/users/reset%70ass/<redacted>?x=1",
+            ),
+            // Near misses carry a token all the same.
+            (
+                "/api/users/RESETPASS/tok",
+                "/api/users/RESETPASS/<redacted>",
+            ),
+            (
+                "/api/users/resetpass%2Ftok",
+                "/api/users/resetpass%2F<redacted>",
+            ),
+            (
+                "/api/users/resetpass%2ftok/x",
+                "/api/users/resetpass%2f<redacted>/x",
+            ),
+            (
+                "/api/users/%2572esetpass/tok",
+                "/api/users/%2572esetpass/<redacted>",
+            ),
+            ("é %72esetpass/tök é", "é %72esetpass/<redacted> é"),
+            ("/%zz/resetpass/tok%", "/%zz/resetpass/<redacted>"),
+        ] {
+            assert_eq!(redact_path(raw), redacted, "{raw}");
+            assert_eq!(redact_path(redacted), redacted, "idempotent: {redacted}");
+        }
+        // Left as written: a decoded newline would forge a line.
+        assert_eq!(redact_path("GET /a%0Ab 404"), "GET /a%0Ab 404");
+        assert_eq!(redact_path("%"), "%");
+    }
+
+    #[test]
+    fn rocket_never_logs_what_a_request_carried() {
+        let guard = "Data guard `ApiJson < LoginRequest >` failed: Validation([FieldError { \
+                     param: \"body\", msg: \"invalid type: integer `12345678`, expected a \
+                     string\", location: \"body\" }]).";
+        assert_eq!(
+            without_request_values(guard),
+            "Data guard `ApiJson < LoginRequest >` failed."
+        );
+        assert_eq!(
+            without_request_values("Request guard `AuthUser` failed: InvalidAccessToken."),
+            "Request guard `AuthUser` failed."
+        );
+        assert_eq!(
+            without_request_values("Parameter guard `id: Uuid` is forwarding: Error(\"x\")."),
+            "Parameter guard `id: Uuid` is forwarding."
+        );
+        assert_eq!(
+            without_request_values("Request guard `ClientInfo` is forwarding."),
+            "Request guard `ClientInfo` is forwarding."
+        );
+        assert_eq!(
+            without_request_values("No matching routes for GET /x?password=hunter2."),
+            "No matching routes."
+        );
+        assert_eq!(
+            without_request_values("Error: invalid origin URI: /x?token=abc."),
+            "Error: invalid origin URI."
+        );
+        let other = "Remote left: client disconnect before response started.";
+        assert_eq!(without_request_values(other), other);
     }
 }
