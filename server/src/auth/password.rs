@@ -198,7 +198,7 @@ impl Passwords {
                 // runtime): the limit holds all the same.
                 if queued_at.elapsed() > queue_timeout {
                     let _ = done.send(Err(Skipped::TooLate));
-                } else if connection.is_closed() {
+                } else if connection.is_closed(queued_at) {
                     let _ = done.send(Err(Skipped::ClientGone));
                 } else {
                     let _ = done.send(Ok(work()));
@@ -491,7 +491,7 @@ mod tests {
 
         drop(client);
         let deadline = Instant::now() + Duration::from_secs(10);
-        while !connection.is_closed() {
+        while !connection.is_closed(Instant::now()) {
             assert!(Instant::now() < deadline, "the hang-up was never seen");
             rocket::tokio::time::sleep(Duration::from_millis(10)).await;
         }

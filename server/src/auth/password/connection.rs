@@ -12,7 +12,10 @@
 // Only Linux reads the socket table; the parser is tested everywhere.
 #![cfg_attr(not(target_os = "linux"), allow(dead_code))]
 
+use std::collections::HashSet;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use rocket::request::{FromRequest, Outcome, Request};
 
@@ -41,15 +44,21 @@ impl Connection {
         }
     }
 
-    /// Whether the client is known to have hung up. Anything unknown (no
-    /// address, not Linux, `/proc/net` unreadable or not listing this
-    /// server's own listening socket) counts as still connected, so a doubt
-    /// never costs a client its answer.
-    pub fn is_closed(&self) -> bool {
+    /// Whether the client is known to have hung up since `open_at`, a moment
+    /// the connection was known to be open (when its job was queued).
+    /// Anything unknown (no address, not Linux, `/proc/net` unreadable or not
+    /// listing this server's own listening socket) counts as still
+    /// connected, so a doubt never costs a client its answer.
+    pub fn is_closed(&self, open_at: Instant) -> bool {
         match self.socket {
             #[cfg(target_os = "linux")]
-            Some((local_port, peer)) => closed_in_socket_table(local_port, peer),
-            _ => false,
+            Some((local_port, peer)) => {
+                SocketTable::read_since(open_at, |table| table.is_closed(local_port, peer))
+            }
+            _ => {
+                let _ = open_at;
+                false
+            }
         }
     }
 }
@@ -67,48 +76,88 @@ impl<'r> FromRequest<'r> for Connection {
 const ESTABLISHED: &str = "01";
 const LISTEN: &str = "0A";
 
-/// Reads the kernel's socket tables: closed if they list this server's
-/// listening socket but no ESTABLISHED connection from `peer` to it.
-#[cfg(target_os = "linux")]
-fn closed_in_socket_table(local_port: u16, peer: SocketAddr) -> bool {
-    let mut table = String::new();
-    for file in ["/proc/net/tcp", "/proc/net/tcp6"] {
-        if let Ok(text) = std::fs::read_to_string(file) {
-            table.push_str(&text);
-        }
-    }
-    closed_in(&table, local_port, peer)
+/// How long one reading of the socket tables serves. Reading them costs the
+/// kernel a walk over every socket of the host (milliseconds with a few
+/// thousand), so the hashing threads share a reading rather than make one
+/// per job: skipping a flood's backlog takes one reading, not one each.
+const FRESH_FOR: Duration = Duration::from_millis(50);
+
+/// What the kernel's socket tables said at one moment.
+struct SocketTable {
+    taken: Instant,
+    /// Local ports with a listening socket.
+    listening: HashSet<u16>,
+    /// Every ESTABLISHED connection: local port, remote address as
+    /// `/proc/net/tcp` writes it.
+    established: HashSet<(u16, String)>,
 }
 
-fn closed_in(table: &str, local_port: u16, peer: SocketAddr) -> bool {
-    let peer_forms = proc_forms(peer);
-    let mut listening = false;
-    // Each line: "sl local_address rem_address st ...", addresses as HEX:PORT.
-    for line in table.lines() {
-        let mut fields = line.split_whitespace().skip(1);
-        let (Some(local), Some(remote), Some(state)) =
-            (fields.next(), fields.next(), fields.next())
-        else {
-            continue;
+impl SocketTable {
+    fn parse(text: &str, taken: Instant) -> SocketTable {
+        let mut table = SocketTable {
+            taken,
+            listening: HashSet::new(),
+            established: HashSet::new(),
         };
-        let on_our_port = local
-            .rsplit_once(':')
-            .and_then(|(_, port)| u16::from_str_radix(port, 16).ok())
-            == Some(local_port);
-        if !on_our_port {
-            continue;
+        // Each line: "sl local_address rem_address st ...", addresses HEX:PORT.
+        for line in text.lines() {
+            let mut fields = line.split_whitespace().skip(1);
+            let (Some(local), Some(remote), Some(state)) =
+                (fields.next(), fields.next(), fields.next())
+            else {
+                continue;
+            };
+            let Some(port) = local
+                .rsplit_once(':')
+                .and_then(|(_, port)| u16::from_str_radix(port, 16).ok())
+            else {
+                continue;
+            };
+            if state == LISTEN {
+                table.listening.insert(port);
+            } else if state == ESTABLISHED {
+                table
+                    .established
+                    .insert((port, remote.to_ascii_uppercase()));
+            }
         }
-        if state == LISTEN {
-            listening = true;
-        } else if state == ESTABLISHED
-            && peer_forms
-                .iter()
-                .any(|form| form.eq_ignore_ascii_case(remote))
-        {
-            return false;
-        }
+        table
     }
-    listening
+
+    /// Closed if the table lists the listening socket on `local_port` (so it
+    /// is this server's table) but no ESTABLISHED connection from `peer`.
+    fn is_closed(&self, local_port: u16, peer: SocketAddr) -> bool {
+        self.listening.contains(&local_port)
+            && !proc_forms(peer)
+                .into_iter()
+                .any(|form| self.established.contains(&(local_port, form)))
+    }
+
+    /// Runs `check` on a reading taken after `open_at` (a connection open
+    /// then and missing from it has closed; one opened after a reading
+    /// would be missing from it, but is not what `check` asks about) and at
+    /// most [`FRESH_FOR`] old.
+    #[cfg(target_os = "linux")]
+    fn read_since(open_at: Instant, check: impl FnOnce(&SocketTable) -> bool) -> bool {
+        static LAST: Mutex<Option<SocketTable>> = Mutex::new(None);
+        let Ok(mut last) = LAST.lock() else {
+            return false;
+        };
+        let usable = last
+            .as_ref()
+            .is_some_and(|t| t.taken >= open_at && t.taken.elapsed() < FRESH_FOR);
+        if !usable {
+            let taken = Instant::now();
+            let mut text = String::new();
+            for file in ["/proc/net/tcp", "/proc/net/tcp6"] {
+                if let Ok(part) = std::fs::read_to_string(file) {
+                    text.push_str(&part);
+                }
+            }
+            *last = Some(SocketTable::parse(&text, taken));
+        }
+        last.as_ref().is_some_and(check)
+    }
 }
 
 /// How `/proc/net/tcp{,6}` writes `address`: the address as 32-bit words in
@@ -155,17 +204,18 @@ mod tests {
     #[test]
     fn a_table_without_our_listener_proves_nothing() {
         let peer: SocketAddr = "127.0.0.1:50000".parse().unwrap();
-        let table = "  sl  local_address rem_address   st\n\
-                     0: 0100007F:1F40 0100007F:C350 01 00000000:00000000\n";
+        let table = |text: &str| SocketTable::parse(text, Instant::now());
+        let established = "  sl  local_address rem_address   st\n\
+                           0: 0100007F:1F40 0100007F:C350 01 00000000:00000000\n";
         // Our listener on 8000 (1F40) is not listed: unknown, so open.
-        assert!(!closed_in(table, 8000, peer));
-        let with_listener = format!("{table}   1: 0100007F:1F40 00000000:0000 0A 0\n");
+        assert!(!table(established).is_closed(8000, peer));
+        let with_listener = format!("{established}   1: 0100007F:1F40 00000000:0000 0A 0\n");
         if cfg!(target_endian = "little") {
-            assert!(!closed_in(&with_listener, 8000, peer), "established");
+            assert!(!table(&with_listener).is_closed(8000, peer));
             let gone = with_listener.replace("C350 01", "C350 08"); // CLOSE_WAIT
-            assert!(closed_in(&gone, 8000, peer));
+            assert!(table(&gone).is_closed(8000, peer));
             let other_client = with_listener.replace(":C350", ":C351");
-            assert!(closed_in(&other_client, 8000, peer));
+            assert!(table(&other_client).is_closed(8000, peer));
         }
     }
 
@@ -179,18 +229,19 @@ mod tests {
         let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         let (_ours, peer) = listener.accept().unwrap();
         let connection = Connection::new(port, peer);
-        assert!(!connection.is_closed(), "a live connection");
+        let opened = Instant::now();
+        assert!(!connection.is_closed(opened), "a live connection");
 
         drop(client);
         let deadline = Instant::now() + Duration::from_secs(10);
-        while !connection.is_closed() {
+        while !connection.is_closed(Instant::now()) {
             assert!(Instant::now() < deadline, "the hang-up was never seen");
             std::thread::sleep(Duration::from_millis(10));
         }
 
         // No listener on that port (closed here): nothing is known.
         drop(listener);
-        assert!(!connection.is_closed());
-        assert!(!Connection::UNKNOWN.is_closed());
+        assert!(!connection.is_closed(Instant::now()));
+        assert!(!Connection::UNKNOWN.is_closed(Instant::now()));
     }
 }
