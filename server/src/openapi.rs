@@ -98,6 +98,7 @@ ones 400 `malformed_json`.";
             TooManyAttempts,
             OriginNotAllowed,
             UnsupportedMediaType,
+            ServerBusy,
         ),
     ),
     modifiers(&SecuritySchemes, &ExactPublicProfile),
@@ -401,6 +402,39 @@ impl<'r> ToResponse<'r> for UnsupportedMediaType {
                     ErrorCode::UnsupportedMediaType,
                     "The request body must be JSON (Content-Type: application/json).",
                 )),
+            )
+            .build()
+            .into(),
+        )
+    }
+}
+
+/// 503, with `Retry-After`: the password-hashing queue is full.
+pub struct ServerBusy;
+
+impl<'r> ToResponse<'r> for ServerBusy {
+    fn response() -> (&'r str, RefOr<Response>) {
+        (
+            "ServerBusy",
+            json_response(
+                "The password could not be checked in time because many others are waiting \
+                 (`server_busy`); nothing was checked. Wait `Retry-After` seconds.",
+                "ErrorBody",
+                Some(error_example(
+                    "Server busy",
+                    ErrorCode::ServerBusy,
+                    "The server is busy. Try again in 5 seconds.",
+                )),
+            )
+            .header(
+                "Retry-After",
+                required_header(
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .pattern(Some("^[0-9]+$"))
+                        .examples([json!("5")]),
+                    "Seconds to wait before trying again.",
+                ),
             )
             .build()
             .into(),

@@ -19,8 +19,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::json::ApiJson;
 use crate::mail;
 use crate::openapi::{
-    OriginNotAllowed, PayloadTooLarge, TooManyAttempts, Unauthorized, UnsupportedMediaType,
-    ValidationFailed,
+    OriginNotAllowed, PayloadTooLarge, ServerBusy, TooManyAttempts, Unauthorized,
+    UnsupportedMediaType, ValidationFailed,
 };
 use crate::state::AppState;
 use crate::throttle::{self, LoginThrottle, PerAddress};
@@ -243,6 +243,7 @@ impl ForgotJob {
         (status = 422, response = ValidationFailed),
         (status = 403, response = OriginNotAllowed),
         (status = 415, response = UnsupportedMediaType),
+        (status = 503, response = ServerBusy),
     ),
 )]
 #[patch("/resetpass/<token>", data = "<body>")]
@@ -320,6 +321,7 @@ pub async fn reset(
         (status = 429, response = TooManyAttempts),
         (status = 403, response = OriginNotAllowed),
         (status = 415, response = UnsupportedMediaType),
+        (status = 503, response = ServerBusy),
     ),
 )]
 #[post("/change-password", data = "<body>")]

@@ -15,7 +15,7 @@ use crate::db::Db;
 use crate::error::{ApiError, ApiResult};
 use crate::json::ApiJson;
 use crate::openapi::{
-    OriginNotAllowed, PayloadTooLarge, SignedIn, TooManyAttempts, Unauthorized,
+    OriginNotAllowed, PayloadTooLarge, ServerBusy, SignedIn, TooManyAttempts, Unauthorized,
     UnsupportedMediaType, ValidationFailed,
 };
 use crate::state::AppState;
@@ -44,6 +44,7 @@ fn email_taken() -> ApiError {
         (status = 429, response = TooManyAttempts),
         (status = 403, response = OriginNotAllowed),
         (status = 415, response = UnsupportedMediaType),
+        (status = 503, response = ServerBusy),
     ),
 )]
 #[post("/signup", data = "<body>")]
@@ -115,6 +116,7 @@ pub async fn signup(
         (status = 429, response = TooManyAttempts),
         (status = 403, response = OriginNotAllowed),
         (status = 415, response = UnsupportedMediaType),
+        (status = 503, response = ServerBusy),
     ),
 )]
 #[post("/login", data = "<body>")]

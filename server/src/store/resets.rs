@@ -60,10 +60,12 @@ impl Db {
     /// Deletes the user's outstanding reset tokens: any change of password
     /// makes a link mailed before it worthless.
     pub async fn delete_reset_tokens(&self, tx: &mut Tx, user_id: &str) -> sqlx::Result<u64> {
-        on_tx!(tx, |conn| sqlx::query("DELETE FROM password_resets WHERE user_id = $1")
-            .bind(user_id)
-            .execute(conn)
-            .await
-            .map(|done| done.rows_affected()))
+        on_tx!(tx, |conn| sqlx::query(
+            "DELETE FROM password_resets WHERE user_id = $1"
+        )
+        .bind(user_id)
+        .execute(conn)
+        .await
+        .map(|done| done.rows_affected()))
     }
 }
