@@ -98,7 +98,7 @@ fn on_lookup_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
             Vec::new()
         }
         KeyCode::Enter => {
-            let id = account.lookup.value.trim().to_owned();
+            let id = account.lookup.value().trim().to_owned();
             if id.is_empty() {
                 account.lookup.error = Some("Type or paste a user id".to_owned());
                 return Vec::new();
@@ -374,8 +374,8 @@ pub fn view(app: &App, frame: &mut Frame, area: Rect) {
     let inner = block.inner(lookup_area);
     frame.render_widget(block, lookup_area);
     let mut field = account.lookup.clone();
-    if !lookup_focused && field.value.is_empty() {
-        field.value = "(Tab to type one)".to_owned();
+    if !lookup_focused && field.value().is_empty() {
+        field.set_value("(Tab to type one)");
     }
     let form = super::form::Form {
         fields: vec![field],
@@ -545,7 +545,7 @@ mod tests {
         assert!(app.typing());
         // Command keys are text here.
         type_text(&mut app, "sq");
-        assert_eq!(app.account.lookup.value, "sq");
+        assert_eq!(app.account.lookup.value(), "sq");
         assert_eq!(app.screen, Screen::Account);
         update(&mut app, ctrl_key_message('u'));
         // An empty id is caught here.

@@ -1,11 +1,13 @@
 //! A form: text fields, then buttons, one focus that Tab moves through all
 //! of them. Every screen but Account is one of these.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{Event, KeyCode, KeyEvent};
 use ratatui::layout::{Position, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::Frame;
+use tui_input::backend::crossterm::to_input_request;
+use tui_input::{Input, InputRequest};
 
 use crate::display::escape;
 use crate::error::ClientError;
@@ -15,11 +17,13 @@ pub const LABEL_WIDTH: u16 = 18;
 const MASK: char = '•';
 
 /// One text field. `param` is the name the server uses for it in a 422.
+/// The text and its cursor are a `tui_input::Input`: the editing keys
+/// every terminal app has, without an editor of our own.
 #[derive(Clone)]
 pub struct Field {
     pub label: &'static str,
     pub param: &'static str,
-    pub value: String,
+    input: Input,
     /// Shown as dots: passwords and reset tokens.
     pub masked: bool,
     pub error: Option<String>,
@@ -27,7 +31,7 @@ pub struct Field {
 
 impl std::fmt::Debug for Field {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let value = if self.masked { "***" } else { &self.value };
+        let value = if self.masked { "***" } else { self.value() };
         f.debug_struct("Field")
             .field("param", &self.param)
             .field("value", &value)
@@ -41,7 +45,7 @@ impl Field {
         Field {
             label,
             param,
-            value: String::new(),
+            input: Input::default(),
             masked: false,
             error: None,
         }
@@ -54,46 +58,57 @@ impl Field {
         }
     }
 
-    /// What the screen shows: dots for a masked field.
-    pub fn shown(&self) -> String {
+    pub fn value(&self) -> &str {
+        self.input.value()
+    }
+
+    /// Replaces the text; the cursor goes to its end.
+    pub fn set_value(&mut self, value: &str) {
+        self.input = Input::new(value.to_owned());
+    }
+
+    /// The cursor, in characters from the start.
+    pub fn cursor(&self) -> usize {
+        self.input.cursor()
+    }
+
+    /// What the screen shows of `text`: dots for a masked field, control
+    /// characters escaped (a value can come from a paste or the server).
+    fn shown<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
         if self.masked {
-            std::iter::repeat_n(MASK, self.value.chars().count()).collect()
+            std::borrow::Cow::Owned(std::iter::repeat_n(MASK, text.chars().count()).collect())
         } else {
-            self.value.clone()
+            escape(text)
         }
     }
 
-    /// Typing, Backspace, Ctrl-U (clear). Returns whether the key was used.
+    /// The editing keys (tui-input's crossterm mapping): typing, Backspace,
+    /// Delete, Left/Right, Home/End, Ctrl-A/Ctrl-E, Ctrl-W and Alt-Backspace
+    /// (word), Ctrl-U (clear). Returns whether the key was an editing key;
+    /// Enter, Esc, Tab and the arrows Up/Down are left to the screen.
     pub fn edit(&mut self, key: KeyEvent) -> bool {
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        let alt = key.modifiers.contains(KeyModifiers::ALT);
-        let changed = match key.code {
-            KeyCode::Char('u') if ctrl => {
-                self.value.clear();
-                true
-            }
-            KeyCode::Char(c) if !ctrl && !alt => {
-                self.value.push(c);
-                true
-            }
-            KeyCode::Backspace => {
-                self.value.pop();
-                true
-            }
-            _ => false,
+        let Some(request) = to_input_request(&Event::Key(key)) else {
+            return false;
         };
+        let changed = self.input.handle(request).is_some_and(|c| c.value);
         if changed {
             // The message was about the old value.
             self.error = None;
         }
-        changed
+        true
     }
 
-    /// A paste goes in whole, minus line breaks (a link copied with its newline).
+    /// A paste goes in at the cursor, minus line breaks (a link copied
+    /// with its newline; every field is one line).
     pub fn paste(&mut self, text: &str) {
-        self.value
-            .extend(text.chars().filter(|c| !matches!(c, '\n' | '\r')));
+        for c in text.chars().filter(|c| !matches!(c, '\n' | '\r')) {
+            self.input.handle(InputRequest::InsertChar(c));
+        }
         self.error = None;
+    }
+
+    pub fn clear(&mut self) {
+        self.input.reset();
     }
 }
 
@@ -168,13 +183,13 @@ impl Form {
 
     pub fn value(&self, param: &str) -> &str {
         self.index(param)
-            .map(|i| self.fields[i].value.as_str())
+            .map(|i| self.fields[i].value())
             .unwrap_or("")
     }
 
     pub fn set_value(&mut self, param: &str, value: &str) {
         if let Some(i) = self.index(param) {
-            self.fields[i].value = value.to_owned();
+            self.fields[i].set_value(value);
         }
     }
 
@@ -218,13 +233,13 @@ impl Form {
     /// Forgets passwords and tokens, e.g. once they have been used.
     pub fn clear_secrets(&mut self) {
         for field in self.fields.iter_mut().filter(|f| f.masked) {
-            field.value.clear();
+            field.clear();
         }
     }
 
     pub fn clear(&mut self) {
         for field in &mut self.fields {
-            field.value.clear();
+            field.clear();
             field.error = None;
         }
         self.focus = 0;
@@ -276,14 +291,24 @@ impl Form {
             let focused = self.focus == i;
             // A value can come from the server (the last user's email), an
             // error is the server's message: neither drives the terminal.
-            let shown = field.shown();
-            let shown = escape(&shown);
-            // A long value scrolls: its end, where the cursor is, stays visible.
-            let count = shown.chars().count();
-            let visible: String = shown
-                .chars()
-                .skip(count.saturating_sub(value_width.saturating_sub(1)))
-                .collect();
+            // The text before the cursor and after it, as shown. A long
+            // value scrolls so that the cursor stays in view, with a
+            // column to spare for it.
+            let value = field.value();
+            let split = value
+                .char_indices()
+                .nth(field.cursor())
+                .map_or(value.len(), |(i, _)| i);
+            let before = field.shown(&value[..split]);
+            let after = field.shown(&value[split..]);
+            let mut before: &str = &before;
+            while Span::raw(before).width() > value_width.saturating_sub(1) {
+                let mut chars = before.chars();
+                chars.next();
+                before = chars.as_str();
+            }
+            let visible = format!("{before}{after}");
+            let padding = value_width.saturating_sub(Span::raw(visible.as_str()).width());
             let marker = if focused { "› " } else { "  " };
             let label_style = if focused {
                 Style::new().add_modifier(Modifier::BOLD).fg(Color::Cyan)
@@ -301,14 +326,11 @@ impl Form {
                     format!("{label:<width$}", width = LABEL_WIDTH as usize),
                     label_style,
                 ),
-                Span::styled(
-                    format!("{visible:<value_width$}", value_width = value_width),
-                    value_style,
-                ),
+                Span::styled(format!("{visible}{}", " ".repeat(padding)), value_style),
             ]);
             frame.render_widget(line, Rect::new(area.x, y, area.width, 1));
             if focused && cursor {
-                let x = area.x + LABEL_WIDTH + visible.chars().count() as u16;
+                let x = area.x + LABEL_WIDTH + Span::raw(before).width() as u16;
                 frame.set_cursor_position(Position::new(x.min(area.x + area.width - 1), y));
             }
             if let Some(error) = &field.error {
@@ -397,8 +419,8 @@ mod tests {
     fn masked_fields_show_dots_and_debug_hides_them() {
         let mut field = Field::secret("Password", "password");
         field.paste("s3cret\n");
-        assert_eq!(field.value, "s3cret");
-        assert_eq!(field.shown(), "••••••");
+        assert_eq!(field.value(), "s3cret");
+        assert_eq!(field.shown(field.value()), "••••••");
         assert!(!format!("{field:?}").contains("s3cret"));
     }
 
@@ -418,5 +440,159 @@ mod tests {
         assert_eq!(unmatched, vec!["First name is required".to_owned()]);
         assert!(form.is_focused("password"));
         assert!(form.apply_field_errors(&unreachable()).is_none());
+    }
+
+    fn alt_key(code: KeyCode) -> KeyEvent {
+        KeyEvent::new(code, crossterm::event::KeyModifiers::ALT)
+    }
+
+    fn typed(field: &mut Field, text: &str) {
+        for c in text.chars() {
+            assert!(field.edit(press(KeyCode::Char(c))));
+        }
+    }
+
+    #[test]
+    fn the_cursor_moves_and_typing_goes_in_at_the_cursor() {
+        let mut field = Field::text("Email", "email");
+        typed(&mut field, "ad@example.com");
+        // Left eleven times: back to just after "ad".
+        for _ in 0.."@example.com".len() {
+            assert!(field.edit(press(KeyCode::Left)));
+        }
+        typed(&mut field, "a");
+        assert_eq!(field.value(), "ada@example.com");
+        assert_eq!(field.cursor(), 3);
+        field.edit(press(KeyCode::Home));
+        typed(&mut field, "<");
+        field.edit(press(KeyCode::End));
+        typed(&mut field, ">");
+        assert_eq!(field.value(), "<ada@example.com>");
+        field.edit(ctrl_key('a'));
+        assert!(field.edit(press(KeyCode::Delete)));
+        field.edit(ctrl_key('e'));
+        field.edit(press(KeyCode::Backspace));
+        assert_eq!(field.value(), "ada@example.com");
+        field.edit(press(KeyCode::Left));
+        field.edit(press(KeyCode::Right));
+        field.edit(press(KeyCode::Right));
+        assert_eq!(field.cursor(), "ada@example.com".len());
+        // Keys that are not for editing are left to the screen.
+        for key in [KeyCode::Enter, KeyCode::Esc, KeyCode::Tab] {
+            assert!(!field.edit(press(key)));
+        }
+    }
+
+    #[test]
+    fn moving_the_cursor_keeps_the_error_and_editing_clears_it() {
+        let mut field = Field::text("Email", "email");
+        field.set_value("ada@example");
+        field.error = Some("Email is invalid".into());
+        field.edit(press(KeyCode::Home));
+        assert!(field.error.is_some());
+        field.edit(press(KeyCode::Delete));
+        assert!(field.error.is_none());
+    }
+
+    #[test]
+    fn ctrl_w_and_alt_backspace_delete_the_word_before_the_cursor() {
+        let mut field = Field::text("Name", "firstName");
+        typed(&mut field, "Ada King Lovelace");
+        assert!(field.edit(ctrl_key('w')));
+        assert_eq!(field.value(), "Ada King ");
+        assert!(field.edit(alt_key(KeyCode::Backspace)));
+        assert_eq!(field.value(), "Ada ");
+        // In the middle: only the word before the cursor goes.
+        field.set_value("Ada King Lovelace");
+        field.edit(ctrl_key('a'));
+        for _ in 0.."Ada King".len() {
+            field.edit(press(KeyCode::Right));
+        }
+        field.edit(ctrl_key('w'));
+        assert_eq!(field.value(), "Ada  Lovelace");
+        field.edit(ctrl_key('u'));
+        assert_eq!(field.value(), "");
+    }
+
+    #[test]
+    fn a_paste_goes_in_at_the_cursor_without_line_breaks() {
+        let mut field = Field::secret("Token", "token");
+        typed(&mut field, "http://x/reset?token=");
+        field.paste("abc\r\ndef\n");
+        assert_eq!(field.value(), "http://x/reset?token=abcdef");
+        field.edit(press(KeyCode::Home));
+        field.paste("\n");
+        assert_eq!(field.value(), "http://x/reset?token=abcdef");
+        field.paste("A");
+        assert_eq!(field.value(), "Ahttp://x/reset?token=abcdef");
+        assert_eq!(field.cursor(), 1);
+    }
+
+    /// Draws `form` in a `width` × `height` terminal: the text and the cursor.
+    fn draw(form: &Form, width: u16, height: u16) -> (String, Position) {
+        let mut terminal =
+            ratatui::Terminal::new(ratatui::backend::TestBackend::new(width, height))
+                .expect("test terminal");
+        terminal
+            .draw(|frame| form.render(frame, frame.area(), true))
+            .expect("draw");
+        let buffer = terminal.backend().buffer().clone();
+        let mut text = String::new();
+        for y in 0..height {
+            for x in 0..width {
+                text.push_str(buffer.cell((x, y)).map_or("", |cell| cell.symbol()));
+            }
+            text.push('\n');
+        }
+        let cursor = terminal.get_cursor_position().expect("cursor");
+        (text, cursor)
+    }
+
+    #[test]
+    fn the_terminal_cursor_follows_the_field_cursor() {
+        let mut form = form();
+        for c in "ada@example.com".chars() {
+            form.edit(press(KeyCode::Char(c)));
+        }
+        let x0 = LABEL_WIDTH;
+        let (screen, cursor) = draw(&form, 60, 8);
+        assert_contains(&screen, "ada@example.com");
+        assert_eq!(cursor, Position::new(x0 + 15, 0));
+        form.edit(ctrl_key('a'));
+        form.edit(press(KeyCode::Right));
+        assert_eq!(draw(&form, 60, 8).1, Position::new(x0 + 1, 0));
+
+        // A password keeps its dots wherever the cursor is.
+        form.focus_param("password");
+        for c in "secret".chars() {
+            form.edit(press(KeyCode::Char(c)));
+        }
+        form.edit(press(KeyCode::Left));
+        form.edit(press(KeyCode::Left));
+        form.edit(press(KeyCode::Char('X')));
+        assert_eq!(form.value("password"), "secrXet");
+        let (screen, cursor) = draw(&form, 60, 8);
+        assert_contains(&screen, "•••••••");
+        assert!(!screen.contains("secr"));
+        assert_eq!(cursor, Position::new(x0 + 5, 2));
+    }
+
+    #[test]
+    fn a_long_value_scrolls_to_keep_the_cursor_in_view() {
+        let mut form = form();
+        let link = format!("http://127.0.0.1:8000/reset?token={}", "x".repeat(60));
+        form.paste(&link);
+        let width = 50;
+        let (screen, cursor) = draw(&form, width, 8);
+        // The end is in view, the cursor on the value's last column (one
+        // column of the row is kept free after the value).
+        assert!(screen.lines().next().unwrap_or("").contains("xxxx"));
+        assert!(!screen.contains("http"));
+        assert_eq!(cursor, Position::new(width - 2, 0));
+        // At the start, the start is in view.
+        form.edit(press(KeyCode::Home));
+        let (screen, cursor) = draw(&form, width, 8);
+        assert_contains(&screen, "http://127.0.0.1");
+        assert_eq!(cursor, Position::new(LABEL_WIDTH, 0));
     }
 }
