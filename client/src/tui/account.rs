@@ -11,7 +11,7 @@ use ratatui::Frame;
 
 use super::app::{self, AccountData, App, Command, Note, NoteKind};
 use super::confirm::Confirm;
-use super::form::{Field, LABEL_WIDTH};
+use super::form::{marked_lines, Field, LABEL_WIDTH};
 use super::status::shorten;
 use super::view::{self, Hint};
 use crate::api::LogoutOutcome;
@@ -309,10 +309,19 @@ fn session_line(session: &SessionInfo, width: usize) -> Line<'static> {
 
 pub fn view(app: &App, frame: &mut Frame, area: Rect) {
     let account = &app.account;
+    // The look-up box grows with its message: a long one wraps, up to
+    // four rows, instead of being cut at the window's edge.
+    let message_width = area.width.saturating_sub(2 + LABEL_WIDTH) as usize;
+    let result_lines = lookup_result_lines(account, message_width);
+    let message_rows = match &account.lookup.error {
+        Some(error) => marked_lines("✗", &escape(error), message_width).len(),
+        None => result_lines.len(),
+    }
+    .clamp(1, 4) as u16;
     let [profile_area, sessions_area, lookup_area] = Layout::vertical([
         Constraint::Length(6),
         Constraint::Min(3),
-        Constraint::Length(4),
+        Constraint::Length(3 + message_rows),
     ])
     .areas(area);
 
@@ -384,37 +393,61 @@ pub fn view(app: &App, frame: &mut Frame, area: Rect) {
     };
     form.render(frame, inner, view::cursor_allowed(app));
     if account.lookup.error.is_none() {
-        if let Some(result) = &account.lookup_result {
-            let line = match result {
-                Ok(user) => Line::from(vec![
-                    Span::styled("✓ ", Style::new().fg(Color::Green)),
-                    Span::raw(format!(
-                        "{} {}{}, since {}",
-                        escape(user.first_name()),
-                        escape(user.last_name()),
-                        // Only one's own profile shows an email.
-                        user.email()
-                            .map(|email| format!(" <{}>", escape(email)))
-                            .unwrap_or_default(),
-                        when(user.created_at())
-                    )),
-                ]),
-                Err(why) => Line::from(Span::styled(
-                    format!("✗ {}", escape(why)),
-                    Style::new().fg(Color::Red),
-                )),
-            };
+        for (row, line) in result_lines.into_iter().enumerate() {
+            let y = inner.y + 1 + row as u16;
+            if y >= inner.y + inner.height {
+                break;
+            }
             frame.render_widget(
                 line,
                 Rect::new(
                     inner.x + LABEL_WIDTH,
-                    inner.y + 1,
+                    y,
                     inner.width.saturating_sub(LABEL_WIDTH),
                     1,
                 ),
             );
         }
     }
+}
+
+/// The look-up's answer, wrapped to `width` columns: the user found, or why not.
+fn lookup_result_lines(account: &Account, width: usize) -> Vec<Line<'static>> {
+    let Some(result) = &account.lookup_result else {
+        return Vec::new();
+    };
+    let (mark, text, style) = match result {
+        Ok(user) => (
+            "✓",
+            format!(
+                "{} {}{}, since {}",
+                escape(user.first_name()),
+                escape(user.last_name()),
+                // Only one's own profile shows an email.
+                user.email()
+                    .map(|email| format!(" <{}>", escape(email)))
+                    .unwrap_or_default(),
+                when(user.created_at())
+            ),
+            Style::new(),
+        ),
+        Err(why) => ("✗", escape(why).into_owned(), Style::new().fg(Color::Red)),
+    };
+    let mark_style = match result {
+        Ok(_) => Style::new().fg(Color::Green),
+        Err(_) => style,
+    };
+    marked_lines(mark, &text, width)
+        .into_iter()
+        .enumerate()
+        .map(|(i, line)| match line.strip_prefix(mark) {
+            Some(rest) if i == 0 => Line::from(vec![
+                Span::styled(mark, mark_style),
+                Span::styled(rest.to_owned(), style),
+            ]),
+            _ => Line::styled(line, style),
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -592,6 +625,22 @@ mod tests {
         );
         let screen = render(&app, 80, 24);
         assert_contains(&screen, "✗ No user with that id");
+    }
+
+    #[test]
+    fn a_long_look_up_answer_wraps_in_a_taller_box() {
+        let mut app = account_app();
+        app.account.focus = AccountFocus::LookUp;
+        type_text(&mut app, "nope");
+        update(&mut app, key(KeyCode::Enter));
+        let long = "No user with that id; ids are the long ones that \
+                    `gatepass me` and the sessions list show, copy one whole";
+        let error = refusal(404, ErrorCode::UserNotFound, long);
+        update(&mut app, Message::LookedUp(Err(error)));
+        let screen = render(&app, 80, 24);
+        for text in ["✗ No user with that id;", "copy one whole"] {
+            assert_contains(&screen, text);
+        }
     }
 
     #[test]

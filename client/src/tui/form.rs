@@ -9,6 +9,7 @@ use ratatui::Frame;
 use tui_input::backend::crossterm::to_input_request;
 use tui_input::{Input, InputRequest};
 
+use super::view::wrap_words;
 use crate::display::escape;
 use crate::error::ClientError;
 
@@ -110,6 +111,28 @@ impl Field {
     pub fn clear(&mut self) {
         self.input.reset();
     }
+
+    /// The error, wrapped to `width` columns; none without an error.
+    fn error_lines(&self, width: usize) -> Vec<String> {
+        match &self.error {
+            // The error is the server's message: it must not drive the terminal.
+            Some(error) => marked_lines("✗", &escape(error), width),
+            None => Vec::new(),
+        }
+    }
+}
+
+/// `text` wrapped to `width` columns after a one-column `mark`; the
+/// following lines indented to the text.
+pub fn marked_lines(mark: &str, text: &str, width: usize) -> Vec<String> {
+    wrap_words(text, width.saturating_sub(2))
+        .into_iter()
+        .enumerate()
+        .map(|(i, line)| match i {
+            0 => format!("{mark} {line}"),
+            _ => format!("  {line}"),
+        })
+        .collect()
 }
 
 /// What has the focus.
@@ -273,11 +296,6 @@ impl Form {
         Some(unmatched)
     }
 
-    /// Rows the form needs: two per field (value, error), a blank, one per button.
-    pub fn height(&self) -> u16 {
-        (self.fields.len() * 2 + 1 + self.buttons.len()) as u16
-    }
-
     /// Draws the form from the top of `area`; puts the cursor in the
     /// focused field when `cursor` (not under a dialog).
     pub fn render(&self, frame: &mut Frame, area: Rect, cursor: bool) {
@@ -333,22 +351,22 @@ impl Form {
                 let x = area.x + LABEL_WIDTH + Span::raw(before).width() as u16;
                 frame.set_cursor_position(Position::new(x.min(area.x + area.width - 1), y));
             }
-            if let Some(error) = &field.error {
-                let line = Line::from(Span::styled(
-                    format!("✗ {}", escape(error)),
-                    Style::new().fg(Color::Red),
-                ));
+            // The error row stays even when empty, so fields do not jump;
+            // a long message (the server's password advice) wraps onto
+            // more rows rather than being cut at the window's edge.
+            let error_width = area.width.saturating_sub(LABEL_WIDTH);
+            let error_lines = field.error_lines(error_width as usize);
+            for (row, text) in error_lines.iter().enumerate() {
+                let row_y = y + 1 + row as u16;
+                if row_y >= bottom {
+                    break;
+                }
                 frame.render_widget(
-                    line,
-                    Rect::new(
-                        area.x + LABEL_WIDTH,
-                        y + 1,
-                        area.width.saturating_sub(LABEL_WIDTH),
-                        1,
-                    ),
+                    Line::styled(text.clone(), Style::new().fg(Color::Red)),
+                    Rect::new(area.x + LABEL_WIDTH, row_y, error_width, 1),
                 );
             }
-            y += 2;
+            y += 1 + error_lines.len().max(1) as u16;
         }
         y += 1;
         for (i, button) in self.buttons.iter().enumerate() {

@@ -237,4 +237,56 @@ mod tests {
         }
         assert!(!screen.contains("pw-one-1"), "{screen}");
     }
+
+    /// Every line of `screen` joined, its box borders and indentation gone:
+    /// a wrapped message reads as one sentence again.
+    fn unwrapped(screen: &str) -> String {
+        screen
+            .lines()
+            .map(|line| line.trim_matches(|c: char| c == '│' || c.is_whitespace()))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    #[test]
+    fn the_password_advice_wraps_under_its_field_at_100_columns() {
+        let advice = "This is similar to a commonly used password. Add another word or two. \
+                      Uncommon words are better. Avoid sequences like abc or 6543.";
+        let mut app = sign_up_app();
+        fill(&mut app);
+        update(&mut app, key(KeyCode::Enter));
+        update(
+            &mut app,
+            Message::SignedUp(Err(validation(&[
+                ("password", advice),
+                ("passwordConfirm", "Passwords do not match"),
+            ]))),
+        );
+        let screen = render(&app, 100, 30);
+        // Whole: every word, in order, on rows of its own under the field.
+        let error_rows: Vec<&str> = screen
+            .lines()
+            .filter(|line| {
+                ["similar", "Uncommon", "Avoid", "abc"]
+                    .iter()
+                    .any(|word| line.contains(word))
+            })
+            .collect();
+        assert!(error_rows.len() >= 2, "{screen}");
+        assert_contains(
+            &unwrapped(&screen),
+            &format!(
+                "✗ {}",
+                advice.split_whitespace().collect::<Vec<_>>().join(" ")
+            ),
+        );
+        // The fields and buttons below still show.
+        for text in [
+            "✗ Passwords do not match",
+            "Create the account",
+            "Back to sign in",
+        ] {
+            assert_contains(&screen, text);
+        }
+    }
 }
