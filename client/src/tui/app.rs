@@ -172,6 +172,8 @@ pub struct App {
     pub account: account::Account,
     /// No automatic refresh before this time.
     pub refresh_not_before: Option<OffsetDateTime>,
+    /// False with `NO_COLOR` set: the runner decides, the view obeys.
+    pub colors: bool,
 }
 
 impl App {
@@ -193,6 +195,7 @@ impl App {
             reset: reset::Reset::default(),
             account: account::Account::default(),
             refresh_not_before: None,
+            colors: true,
         };
         let commands = app.start("Connecting", Command::Start);
         (app, commands)

@@ -15,6 +15,7 @@ mod runner;
 pub mod sign_in;
 pub mod sign_up;
 pub mod status;
+pub mod theme;
 pub mod view;
 
 #[cfg(test)]

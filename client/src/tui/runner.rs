@@ -22,6 +22,7 @@ use tokio::task::JoinSet;
 
 use super::app::{update, AccountData, App, Command, Message};
 use super::status::StatusInfo;
+use super::theme;
 use super::view::view;
 use crate::api::ApiClient;
 use crate::error::{ClientError, Result};
@@ -116,6 +117,7 @@ pub async fn run(client: ApiClient) -> Result<()> {
     let mut stop = Stop::listen()?;
 
     let (mut app, mut commands) = App::new(client.server(), OffsetDateTime::now_utc());
+    app.colors = theme::colors_wanted(std::env::var_os("NO_COLOR").as_deref());
     loop {
         for command in commands.drain(..) {
             if command == Command::Quit {

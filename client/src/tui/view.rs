@@ -10,7 +10,7 @@ use ratatui::Frame;
 
 use super::app::{App, NoteKind, Screen};
 use super::form::Form;
-use super::{account, confirm, forgot, help, reset, sign_in, sign_up, status};
+use super::{account, confirm, forgot, help, reset, sign_in, sign_up, status, theme};
 use crate::display::escape;
 
 /// One footer entry: (key, what it does).
@@ -52,6 +52,9 @@ pub fn view(app: &App, frame: &mut Frame) {
         confirm::view(dialog, frame);
     } else if app.help {
         help::view(app, frame);
+    }
+    if !app.colors {
+        theme::strip_colors(frame.buffer_mut());
     }
 }
 
