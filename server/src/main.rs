@@ -1,11 +1,43 @@
-//! `gatepass-server`: reads the configuration, reports it, and serves.
+//! `gatepass-server`: reads the command line, then the configuration,
+//! reports it, and serves.
 
 use std::process::ExitCode;
 
+use clap::{Parser, Subcommand};
 use gatepass_server::{logging, Config};
+
+/// The version and the commit it was built from (server/build.rs), in
+/// semver's build-metadata form, as the health bodies give it.
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+", env!("GATEPASS_GIT_COMMIT"));
+
+/// The gatepass authentication server.
+///
+/// Its settings come from the environment and a `.env` file (see the README),
+/// not from the command line.
+#[derive(Parser)]
+#[command(name = "gatepass-server", version = VERSION)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serves the API (what `gatepass-server` alone does).
+    Serve,
+}
 
 #[rocket::main]
 async fn main() -> ExitCode {
+    // First, before any folder or secret is created: `--help`, `--version`
+    // and a mistyped argument (exit 2, clap's message) end here.
+    let cli = Cli::parse();
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve().await,
+    }
+}
+
+async fn serve() -> ExitCode {
     // Before anything is created: nothing the server writes is for other
     // local users (the database with its password hashes and emails, the
     // generated secrets, mailed reset links). The mask also covers the files

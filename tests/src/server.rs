@@ -28,6 +28,7 @@ pub fn binary(name: &str) -> PathBuf {
 
 pub struct ServerBuilder {
     settings: Vec<(String, String)>,
+    args: Vec<String>,
     data_dir: Option<TempDir>,
 }
 
@@ -36,6 +37,12 @@ impl ServerBuilder {
     pub fn env(mut self, name: &str, value: impl Into<String>) -> Self {
         self.settings.retain(|(n, _)| n != name);
         self.settings.push((name.to_owned(), value.into()));
+        self
+    }
+
+    /// Adds a command-line argument (e.g. `serve`).
+    pub fn arg(mut self, arg: &str) -> Self {
+        self.args.push(arg.to_owned());
         self
     }
 
@@ -84,6 +91,7 @@ impl ServerBuilder {
         for (name, value) in &self.settings {
             command.env(name, value);
         }
+        command.args(&self.args);
         let mut child = command.spawn().expect("start gatepass-server");
 
         // Copy the log to a file and watch it for the bound address.
@@ -143,6 +151,7 @@ impl Server {
     pub fn builder() -> ServerBuilder {
         ServerBuilder {
             settings: Vec::new(),
+            args: Vec::new(),
             data_dir: None,
         }
     }
@@ -162,6 +171,16 @@ impl Server {
 
     pub fn data_dir(&self) -> &std::path::Path {
         self.data_dir.path()
+    }
+
+    /// The server's process id (to send it a signal).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The server's exit status once it has exited (poll it with `wait_for`).
+    pub fn try_wait(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().ok().flatten()
     }
 
     /// Everything the server has logged so far.
