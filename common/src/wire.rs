@@ -243,11 +243,13 @@ pub struct SessionsResponse {
     pub sessions: Vec<SessionInfo>,
 }
 
-/// `GET /health`.
+/// `GET /health`, `/health/alive` and `/health/ready`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Health {
     pub status: String,
+    /// The server's version and commit, e.g. `0.1.0+1a2b3c4`.
+    pub version: String,
 }
 
 #[cfg(test)]

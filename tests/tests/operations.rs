@@ -1,10 +1,14 @@
 //! The server as operators run it: its command line (`--help`, `--version`,
-//! `serve`, a mistyped argument).
+//! `serve`, a mistyped argument), and the health endpoints a load balancer or
+//! an orchestrator probes (with `GET` and `HEAD`, quietly).
 
 use std::path::Path;
 use std::process::{Command, Output};
+use std::time::Duration;
 
-use gatepass_tests::{binary, Server};
+use gatepass_tests::http::RequestSpec;
+use gatepass_tests::{binary, wait_for, Server};
+use reqwest::Method;
 
 /// Runs `gatepass-server ARGS` in `dir` with an empty environment.
 fn run_in(dir: &Path, args: &[&str]) -> Output {
@@ -78,4 +82,80 @@ async fn serve_serves_like_no_command_at_all() {
     let server = Server::builder().arg("serve").start();
     let reply = server.api().get("/health", None).await;
     assert_eq!(reply.status, 200, "{}", reply.text);
+}
+
+#[tokio::test]
+async fn the_health_endpoints_give_the_status_and_the_version() {
+    let server = Server::start();
+    let api = server.api();
+    for path in ["/health", "/health/alive", "/health/ready"] {
+        let reply = api.get(path, None).await;
+        assert_eq!(reply.status, 200, "{path}: {}", reply.text);
+        assert_eq!(reply.body["status"], "ok", "{path}: {}", reply.text);
+        let version = reply.body["version"].as_str().unwrap_or_default();
+        assert!(is_our_version(version), "{path}: {}", reply.text);
+    }
+}
+
+async fn head(server: &Server, path: &str) -> gatepass_tests::Reply {
+    server
+        .api()
+        .send(RequestSpec {
+            method: Method::HEAD,
+            path,
+            body: None,
+            bearer: None,
+            refresh: None,
+            headers: vec![],
+        })
+        .await
+}
+
+#[tokio::test]
+async fn head_works_on_every_health_endpoint_and_logs_no_error() {
+    let server = Server::start();
+    for path in ["/health", "/health/alive", "/health/ready"] {
+        let reply = head(&server, path).await;
+        assert_eq!(reply.status, 200, "HEAD {path}");
+        assert!(reply.text.is_empty(), "HEAD {path}: {}", reply.text);
+    }
+    // Answered as HEAD (Rocket's fallback would log it as a GET, after an
+    // error), and once the last request line is in the log, nothing else.
+    wait_for(
+        "the HEAD request lines",
+        Duration::from_secs(10),
+        || async {
+            let log = server.log();
+            ["/health", "/health/alive", "/health/ready"]
+                .iter()
+                .all(|path| log.contains(&format!("HEAD {path} 200")))
+                .then_some(())
+        },
+    )
+    .await;
+    let log = server.log();
+    assert!(!log.contains(" ERROR "), "{log}");
+    assert!(!log.contains("No matching routes"), "{log}");
+}
+
+#[tokio::test]
+async fn ready_is_503_while_a_migration_is_missing_and_alive_stays_200() {
+    let server = Server::start();
+    let api = server.api();
+    assert_eq!(api.get("/health/ready", None).await.status, 200);
+
+    // As if the database were an older one, not migrated for this build.
+    let forgotten = server
+        .sql(
+            "DELETE FROM _sqlx_migrations \
+             WHERE version = (SELECT MAX(version) FROM _sqlx_migrations)",
+        )
+        .await;
+    assert_eq!(forgotten, 1);
+
+    api.get("/health/ready", None)
+        .await
+        .assert_error(503, "unavailable");
+    assert_eq!(head(&server, "/health/ready").await.status, 503);
+    assert_eq!(api.get("/health/alive", None).await.status, 200);
 }

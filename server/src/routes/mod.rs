@@ -34,5 +34,13 @@ pub fn users_routes() -> Vec<Route> {
 
 /// Everything outside the prefix.
 pub fn root_routes() -> Vec<Route> {
-    rocket::routes![health::health, crate::cors::preflight]
+    rocket::routes![
+        health::health,
+        health::health_head,
+        health::alive,
+        health::alive_head,
+        health::ready,
+        health::ready_head,
+        crate::cors::preflight
+    ]
 }
