@@ -578,6 +578,9 @@ impl Config {
             // Our logger (see logging.rs) does the logging; Rocket's own request
             // lines would print reset tokens that sit in the path.
             .merge(("cli_colors", false))
+            // SIGHUP (a closed terminal, a service manager) ends the server
+            // like SIGTERM: gracefully, so the queued audit rows are stored.
+            .merge(("shutdown.signals", ["term", "hup"]))
     }
 }
 

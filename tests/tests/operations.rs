@@ -1,13 +1,14 @@
 //! The server as operators run it: its command line (`--help`, `--version`,
-//! `serve`, a mistyped argument), and the health endpoints a load balancer or
-//! an orchestrator probes (with `GET` and `HEAD`, quietly).
+//! `serve`, a mistyped argument), the health endpoints a load balancer or an
+//! orchestrator probes (with `GET` and `HEAD`, quietly), and SIGHUP ending it
+//! gracefully, the queued audit rows stored.
 
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
 
 use gatepass_tests::http::RequestSpec;
-use gatepass_tests::{binary, wait_for, Server};
+use gatepass_tests::{binary, unique_email, wait_for, Server, PASSWORD};
 use reqwest::Method;
 
 /// Runs `gatepass-server ARGS` in `dir` with an empty environment.
@@ -158,4 +159,31 @@ async fn ready_is_503_while_a_migration_is_missing_and_alive_stays_200() {
         .assert_error(503, "unavailable");
     assert_eq!(head(&server, "/health/ready").await.status, 503);
     assert_eq!(api.get("/health/alive", None).await.status, 200);
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn sighup_shuts_the_server_down_gracefully_and_stores_the_queued_audit_rows() {
+    let mut server = Server::start();
+    let reply = server.api().login(&unique_email("sighup"), PASSWORD).await;
+    reply.assert_error(400, "invalid_credentials");
+
+    let sent = Command::new("kill")
+        .args(["-HUP", &server.pid().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(sent.success());
+    let status = wait_for("the server to exit", Duration::from_secs(30), || {
+        let status = server.try_wait();
+        async move { status }
+    })
+    .await;
+    // A graceful end, not death by the signal.
+    assert!(status.success(), "{status:?}\n{}", server.log());
+
+    let events = server.sql_column("SELECT event FROM audit_events").await;
+    assert!(
+        events.iter().any(|event| event == "login_failed"),
+        "{events:?}"
+    );
 }
