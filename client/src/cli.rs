@@ -205,7 +205,7 @@ where
         let result = execute(&client, command, json).await;
         print_notices(&client, json);
         match result {
-            Ok(()) => exit::OK,
+            Ok(code) => code,
             Err(e) => report(&e, json),
         }
     })
@@ -301,7 +301,9 @@ fn out_json(value: serde_json::Value) {
     out(value);
 }
 
-async fn execute(client: &ApiClient, command: Command, json: bool) -> Result<()> {
+/// Runs one command; the exit code when it ran (0, or 4 for `status`
+/// when not signed in).
+async fn execute(client: &ApiClient, command: Command, json: bool) -> Result<i32> {
     match command {
         Command::Signup {
             first_name,
@@ -343,7 +345,11 @@ async fn execute(client: &ApiClient, command: Command, json: bool) -> Result<()>
                 out(escape(&token));
             }
         }
-        Command::Status => print_status(&client.status().await?, json),
+        Command::Status => {
+            let status = client.status().await?;
+            print_status(&status, json);
+            return Ok(status_exit_code(&status));
+        }
         Command::Refresh => {
             let token = client.refresh().await?;
             let expires = crate::jwt::expires_at(&token).and_then(|t| {
@@ -442,7 +448,7 @@ async fn execute(client: &ApiClient, command: Command, json: bool) -> Result<()>
             crate::tui::run(client.clone()).await?;
         }
     }
-    Ok(())
+    Ok(exit::OK)
 }
 
 /// The next line of standard input, without its line end; `what` and
@@ -560,6 +566,17 @@ fn print_user_view(user: &UserView, json: bool) {
     }
 }
 
+/// Like `gh auth status`, a script can ask "am I signed in?" by the exit
+/// code alone: 4, the code of every command that needs a session, when
+/// not. The output is the same either way.
+fn status_exit_code(status: &Status) -> i32 {
+    if status.signed_in {
+        exit::OK
+    } else {
+        exit::AUTH_REQUIRED
+    }
+}
+
 fn print_status(status: &Status, json: bool) {
     if json {
         match serde_json::to_value(status) {
@@ -623,6 +640,26 @@ fn print_sessions(sessions: &[SessionInfo]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn status_exits_4_when_not_signed_in() {
+        let mut status = Status {
+            server: "http://127.0.0.1:8000".into(),
+            signed_in: false,
+            user: None,
+            token_store: "none".into(),
+            token_store_fallback: None,
+            access_token_present: false,
+            access_token_expires_at: None,
+            access_token_expired: None,
+            refresh_cookie_present: false,
+            refresh_cookie_expires_at: None,
+        };
+        assert_eq!(status_exit_code(&status), exit::AUTH_REQUIRED);
+        status.signed_in = true;
+        status.refresh_cookie_present = true;
+        assert_eq!(status_exit_code(&status), exit::OK);
+    }
 
     #[test]
     fn the_command_line_is_well_formed() {

@@ -157,10 +157,11 @@ fn a_bad_server_url_or_token_store_is_a_usage_error() {
 }
 
 #[test]
-fn status_offline_says_signed_out() {
+fn status_offline_says_signed_out_and_exits_4() {
     let server = format!("http://127.0.0.1:{}", closed_port());
     let output = gatepass(&["--server", &server, "--json", "status"], None);
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    // 4, as every command that needs a session: scripts test the code.
+    assert_eq!(output.status.code(), Some(4), "{}", stderr(&output));
     let status: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON status");
     assert_eq!(status["server"], server.as_str());
     assert_eq!(status["signedIn"], false);

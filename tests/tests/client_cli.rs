@@ -179,9 +179,11 @@ async fn the_full_scripted_flow_in_a_temp_home() {
     let me = home.run(&["me"]);
     me.assert_code(4);
     assert!(me.stderr.contains("gatepass login"), "{}", me.stderr);
+    // Not signed in: `status` says so by its exit code too, the JSON unchanged.
     let status = home.run(&["--json", "status"]);
-    status.assert_code(0);
+    status.assert_code(4);
     assert_eq!(status.json()["signedIn"], false);
+    assert_eq!(status.json()["server"], server.base_url.as_str());
     // Logging out twice is fine.
     home.run(&["logout"]).assert_code(0);
 }

@@ -63,7 +63,7 @@ async fn assert_kept_in_keyring(
     );
 
     runs["logout"].assert_code(0);
-    let after = runs["status_after"].assert_code(0).json();
+    let after = runs["status_after"].assert_code(4).json();
     assert_eq!(after["signedIn"], false, "{after}");
     runs["me_after"].assert_code(4);
 }
