@@ -9,7 +9,8 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use gatepass_tests::{binary, unique_email, wait_for, Server, PASSWORD};
+use gatepass_tests::cli::Home;
+use gatepass_tests::{binary, unique_email, wait_for, Server, SmtpSink, PASSWORD};
 
 const SCREEN_WAIT: Duration = Duration::from_secs(30);
 const EXIT_MARKER: &str = "[gatepass exited with";
@@ -292,3 +293,76 @@ async fn sign_up_see_the_account_sign_out_in_a_real_terminal() {
         "the app's screen is still up after exit:\n{screen}"
     );
 }
+
+/// Pasting the reset link is how the Reset screen is used: a bracketed
+/// paste goes into the field whole, its trailing newline does not submit
+/// the form, and the arrow keys move the cursor to fix a typo inside it.
+#[tokio::test]
+async fn paste_a_reset_link_and_fix_a_typo_with_the_cursor() {
+    if !tmux_or_skip() {
+        return;
+    }
+    let sink = SmtpSink::start();
+    let reset_base = "http://localhost:3000/change-pass";
+    let server = Server::builder()
+        .smtp(&sink)
+        .env("AUTH_RESET_URL", reset_base)
+        .start();
+    let email = unique_email("tuipaste");
+    let cli = Home::new(&server.base_url);
+    cli.signup(&email);
+    cli.run(&["forgot", "--email", &email]).assert_code(0);
+    let link = sink
+        .wait_for_mails_to(&email, 1, Duration::from_secs(20))
+        .last()
+        .and_then(|mail| mail.link_starting_with(&format!("{reset_base}/")))
+        .expect("a reset link in the mail");
+    // A stray character four from the end, and the newline a copied line
+    // ends with.
+    let split = link.len() - 4;
+    let typo = format!("{}X{}\n", &link[..split], &link[split..]);
+
+    let home = tempfile::tempdir().expect("temp home");
+    let tmux = Tmux::start(
+        "paste",
+        100,
+        30,
+        &app_command(home.path(), &server.base_url),
+    );
+    tmux.wait_for_screen(&["Sign in to your gatepass account."])
+        .await;
+    // Email, Password, [Sign in], [Create], [Forgot], [I have a reset link].
+    tmux.press(&["Tab", "Tab", "Tab", "Tab", "Tab", "Enter"]);
+    tmux.wait_for_screen(&["Paste the whole link from the reset email"])
+        .await;
+
+    // `paste-buffer -p` wraps the text in the bracketed-paste markers,
+    // as a terminal does, when the app has asked for them.
+    tmux.run(&["set-buffer", "-b", "link", &typo]);
+    tmux.run(&["paste-buffer", "-p", "-d", "-b", "link", "-t", "app"]);
+    // The newline did not submit: no complaint about the token yet.
+    tmux.press(&["Left", "Left", "Left", "Left", "BSpace", "End", "Tab"]);
+    tmux.type_text(NEW_PASSWORD);
+    tmux.press(&["Tab"]);
+    tmux.type_text(NEW_PASSWORD);
+    let typed = tmux.screen();
+    assert!(
+        !typed.contains(&link),
+        "the link shows on the screen:\n{typed}"
+    );
+    assert!(!typed.contains("✗"), "an error before submitting:\n{typed}");
+    tmux.press(&["Enter"]);
+    tmux.wait_for_screen(&["Sign in with the new password."])
+        .await;
+
+    // The fixed link was the right one: the new password signs in.
+    cli.run_with_stdin(
+        &["login", "--email", &email, "--password-stdin"],
+        &format!("{NEW_PASSWORD}\n"),
+    )
+    .assert_code(0);
+    tmux.press(&["C-c"]);
+    tmux.wait_for_screen(&[&format!("{EXIT_MARKER} 0]")]).await;
+}
+
+const NEW_PASSWORD: &str = "N3w-horse-battery-staple!";

@@ -25,7 +25,11 @@ pub fn keys(screen: Screen) -> Vec<(&'static str, &'static str)> {
         ("Tab, Down", "next field or button"),
         ("Shift-Tab, Up", "previous field or button"),
         ("Enter", "submit the form, or press the button"),
-        ("Backspace, Ctrl-U", "delete a character, clear the field"),
+        ("Left/Right", "move the cursor in the text"),
+        ("Home/End", "start or end of the text (Ctrl-A, Ctrl-E)"),
+        ("Backspace, Delete", "delete before or after the cursor"),
+        ("Ctrl-W", "delete a word (Alt-Backspace too)"),
+        ("Ctrl-U", "clear the field"),
     ];
     let mut keys = match screen {
         Screen::Starting => Vec::new(),
