@@ -200,6 +200,17 @@ fn required_header(schema: ObjectBuilder, description: &str) -> Header {
         .build()
 }
 
+/// `Retry-After`: whole seconds to wait (429 and 503).
+fn retry_after_header(example: &str) -> Header {
+    required_header(
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some("^[0-9]+$"))
+            .examples([json!(example)]),
+        "Seconds to wait before trying again.",
+    )
+}
+
 fn set_cookie_header(description: &str) -> Header {
     required_header(
         ObjectBuilder::new()
@@ -426,16 +437,7 @@ impl<'r> ToResponse<'r> for ServerBusy {
                     "The server is busy. Try again in 5 seconds.",
                 )),
             )
-            .header(
-                "Retry-After",
-                required_header(
-                    ObjectBuilder::new()
-                        .schema_type(Type::String)
-                        .pattern(Some("^[0-9]+$"))
-                        .examples([json!("5")]),
-                    "Seconds to wait before trying again.",
-                ),
-            )
+            .header("Retry-After", retry_after_header("5"))
             .build()
             .into(),
         )
@@ -483,16 +485,7 @@ impl<'r> ToResponse<'r> for TooManyAttempts {
                     "Too many attempts. Try again in 60 seconds.",
                 )),
             )
-            .header(
-                "Retry-After",
-                required_header(
-                    ObjectBuilder::new()
-                        .schema_type(Type::String)
-                        .pattern(Some("^[0-9]+$"))
-                        .examples([json!("60")]),
-                    "Seconds to wait before trying again.",
-                ),
-            )
+            .header("Retry-After", retry_after_header("60"))
             .build()
             .into(),
         )

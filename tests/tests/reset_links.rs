@@ -20,6 +20,15 @@ fn reset_link(sink: &SmtpSink, email: &str, count: usize) -> String {
         .unwrap_or_else(|| panic!("no link in:\n{}", mail.decoded()))
 }
 
+/// A server that mails through `sink`, with no cooldown between reset mails.
+fn mailing_server(sink: &SmtpSink) -> Server {
+    Server::builder()
+        .smtp(sink)
+        .env("AUTH_FORGOT_COOLDOWN", "1ms")
+        .env("AUTH_FORGOT_ADDRESS_LIMIT", "100/1h")
+        .start()
+}
+
 fn token_of(link: &str) -> String {
     link.rsplit('/').next().expect("a token").to_owned()
 }
@@ -27,10 +36,7 @@ fn token_of(link: &str) -> String {
 #[tokio::test]
 async fn a_password_change_voids_reset_links_mailed_before_it() {
     let sink = SmtpSink::start();
-    let server = Server::builder()
-        .smtp(&sink)
-        .env("AUTH_FORGOT_COOLDOWN", "1ms")
-        .start();
+    let server = mailing_server(&sink);
     let api = server.api();
     let email = unique_email("voided");
     let session = api.signup(&email).await;
@@ -62,10 +68,7 @@ async fn a_password_change_voids_reset_links_mailed_before_it() {
 #[tokio::test]
 async fn a_completed_reset_leaves_no_reset_token_behind() {
     let sink = SmtpSink::start();
-    let server = Server::builder()
-        .smtp(&sink)
-        .env("AUTH_FORGOT_COOLDOWN", "1ms")
-        .start();
+    let server = mailing_server(&sink);
     let api = server.api();
     let email = unique_email("completed");
     api.signup(&email).await;
@@ -85,11 +88,7 @@ async fn a_completed_reset_leaves_no_reset_token_behind() {
 #[tokio::test]
 async fn a_reset_base_with_more_than_a_plain_path_falls_back_to_the_default() {
     let sink = SmtpSink::start();
-    let server = Server::builder()
-        .smtp(&sink)
-        .env("AUTH_FORGOT_COOLDOWN", "1ms")
-        .env("AUTH_FORGOT_ADDRESS_LIMIT", "100/1h")
-        .start();
+    let server = mailing_server(&sink);
     let api = server.api();
     let email = unique_email("redirect");
     api.signup(&email).await;
