@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 use gatepass_common::paths;
 use gatepass_tests::{unique_email, wait_for, Server, PASSWORD};
 use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 use tokio::sync::Mutex;
 
 /// One flood at a time in this file: a second one beside it would change the
@@ -64,36 +66,63 @@ struct Answer {
 
 /// `count` logins with wrong passwords, each for its own email, sent at
 /// once from clients that give up after `patience`.
+///
+/// Each client writes its whole request before its patience starts, over a
+/// plain TCP connection: a client that timed out while still connecting
+/// would never reach the server, and the server's log could not account for
+/// it. So every flood login is one the server received.
 async fn flood(server: &Server, count: usize, patience: Duration) -> Vec<Option<Answer>> {
-    gatepass_tests::http::install_crypto();
-    let client = reqwest::Client::builder()
-        .no_proxy()
-        .timeout(patience)
-        .build()
-        .expect("reqwest client");
-    let url = server.url(paths::LOGIN);
+    let address = server
+        .url("")
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
     let mut logins = tokio::task::JoinSet::new();
     for _ in 0..count {
-        let (client, url) = (client.clone(), url.clone());
+        let address = address.clone();
         let email = unique_email("flood");
         logins.spawn(async move {
-            let body = json!({"email": email, "password": "Wrong-horse-battery-9"});
-            let response = client.post(url).json(&body).send().await.ok()?;
-            let status = response.status().as_u16();
-            let retry_after = response
-                .headers()
-                .get("retry-after")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned);
-            let body: Value = response.json().await.ok()?;
-            Some(Answer {
-                status,
-                code: body["code"].as_str().unwrap_or_default().to_owned(),
-                retry_after,
-            })
+            let body = json!({"email": email, "password": "Wrong-horse-battery-9"}).to_string();
+            let request = format!(
+                "POST {} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n\
+                 Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                paths::LOGIN,
+                body.len()
+            );
+            let mut stream = TcpStream::connect(&address).await.expect("connect");
+            stream
+                .write_all(request.as_bytes())
+                .await
+                .expect("send the login");
+            let mut response = Vec::new();
+            tokio::time::timeout(patience, stream.read_to_end(&mut response))
+                .await
+                .ok()?
+                .ok()?;
+            Answer::parse(&response)
         });
     }
     logins.join_all().await
+}
+
+impl Answer {
+    /// A whole HTTP/1.1 response (the connection was closed after it).
+    fn parse(response: &[u8]) -> Option<Answer> {
+        let text = std::str::from_utf8(response).ok()?;
+        let (head, body) = text.split_once("\r\n\r\n")?;
+        let mut lines = head.lines();
+        let status = lines.next()?.split_whitespace().nth(1)?.parse().ok()?;
+        let retry_after = lines
+            .filter_map(|line| line.split_once(':'))
+            .find(|(name, _)| name.eq_ignore_ascii_case("retry-after"))
+            .map(|(_, value)| value.trim().to_owned());
+        let body: Value = serde_json::from_str(body).ok()?;
+        Some(Answer {
+            status,
+            code: body["code"].as_str().unwrap_or_default().to_owned(),
+            retry_after,
+        })
+    }
 }
 
 /// The statuses of every login the server has answered so far, from its
