@@ -7,12 +7,17 @@
 //! the hash (a random page written by every rotation). The session id is no
 //! secret (the access token's `sid` carries it) and the MAC covers it.
 //!
-//! A session's current refresh token is also kept *sealed* (XOR with an
-//! HMAC-derived pad keyed by the server secret), so that a client presenting the
-//! previous token inside the grace window can be handed the current cookie
-//! rather than a stale one; a database copy alone cannot unseal it.
+//! A session's current refresh token is also kept *sealed*, so that a client
+//! presenting the previous token inside the grace window can be handed the
+//! current cookie rather than a stale one. The seal is XChaCha20-Poly1305 (a
+//! reviewed AEAD, not our own construction) under a key derived from the
+//! server secret: a database copy alone cannot open it, a changed byte makes it
+//! fail, and the session id is its associated data, so a seal copied onto
+//! another session's row does not open there.
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use chacha20poly1305::aead::{Aead, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use hmac::{Hmac, KeyInit, Mac};
 use rand::RngCore;
 use sha2::Sha256;
@@ -38,14 +43,24 @@ impl Purpose {
     }
 }
 
+/// The length of a seal's random nonce, which the seal starts with. 24 bytes
+/// (XChaCha) are enough that random nonces never repeat under one key.
+const NONCE_LEN: usize = 24;
+
 #[derive(Clone)]
 pub struct OpaqueTokens {
     key: Secret,
+    /// Seals under a key of its own, derived from `key` (never `key` itself),
+    /// so the MAC key and the cipher key are never the same bytes.
+    sealer: XChaCha20Poly1305,
 }
 
 impl OpaqueTokens {
     pub fn new(key: Secret) -> Self {
-        OpaqueTokens { key }
+        let seal_key = mac(&key, &[b"gatepass refresh seal key\0"]);
+        let sealer = XChaCha20Poly1305::new_from_slice(&seal_key)
+            .expect("an HMAC-SHA256 output is a 32-byte key");
+        OpaqueTokens { key, sealer }
     }
 
     /// A new token: 32 random bytes, base64url without padding (43 characters).
@@ -76,36 +91,50 @@ impl OpaqueTokens {
         self.mac(&[purpose.label(), token.as_bytes()])
     }
 
-    /// Seals `token` for storage beside its hash.
-    pub fn seal(&self, token: &str, token_hash: &[u8]) -> Vec<u8> {
-        let pad = self.pad(token_hash, token.len());
-        token.bytes().zip(pad).map(|(t, p)| t ^ p).collect()
+    /// Seals the refresh token `token` of the session `session_id` for
+    /// storage: a random nonce, then the ciphertext and its tag.
+    pub fn seal(&self, session_id: &str, token: &str) -> Vec<u8> {
+        let mut nonce = [0u8; NONCE_LEN];
+        rand::rngs::OsRng.fill_bytes(&mut nonce);
+        let payload = Payload {
+            msg: token.as_bytes(),
+            aad: session_id.as_bytes(),
+        };
+        let ciphertext = self
+            .sealer
+            .encrypt(&XNonce::from(nonce), payload)
+            .expect("a refresh token is far below XChaCha20-Poly1305's length limit");
+        let mut sealed = nonce.to_vec();
+        sealed.extend_from_slice(&ciphertext);
+        sealed
     }
 
-    /// The token that [`seal`](Self::seal) sealed, if the seal is intact.
-    pub fn unseal(&self, sealed: &[u8], token_hash: &[u8]) -> Option<String> {
-        let pad = self.pad(token_hash, sealed.len());
-        let bytes: Vec<u8> = sealed.iter().zip(pad).map(|(s, p)| s ^ p).collect();
-        let token = String::from_utf8(bytes).ok()?;
-        // The hash doubles as an integrity check on the seal.
-        (self.hash(Purpose::Refresh, &token) == token_hash).then_some(token)
-    }
-
-    fn pad(&self, token_hash: &[u8], len: usize) -> Vec<u8> {
-        (0u8..)
-            .flat_map(|block| self.mac(&[b"gatepass seal\0", token_hash, &[block]]))
-            .take(len)
-            .collect()
+    /// The token that [`seal`](Self::seal) sealed for `session_id`; `None` if
+    /// the seal does not open: changed, sealed for another session or under
+    /// another secret, or in the format before this one (a keystream XOR).
+    pub fn unseal(&self, session_id: &str, sealed: &[u8]) -> Option<String> {
+        let (nonce, ciphertext) = sealed.split_first_chunk::<NONCE_LEN>()?;
+        let payload = Payload {
+            msg: ciphertext,
+            aad: session_id.as_bytes(),
+        };
+        let token = self.sealer.decrypt(&XNonce::from(*nonce), payload).ok()?;
+        String::from_utf8(token).ok()
     }
 
     fn mac(&self, parts: &[&[u8]]) -> Vec<u8> {
-        let mut mac =
-            HmacSha256::new_from_slice(self.key.expose()).expect("HMAC accepts keys of any length");
-        for part in parts {
-            mac.update(part);
-        }
-        mac.finalize().into_bytes().to_vec()
+        mac(&self.key, parts)
     }
+}
+
+/// HMAC-SHA256 under `key` of the concatenated `parts`.
+fn mac(key: &Secret, parts: &[&[u8]]) -> Vec<u8> {
+    let mut mac =
+        HmacSha256::new_from_slice(key.expose()).expect("HMAC accepts keys of any length");
+    for part in parts {
+        mac.update(part);
+    }
+    mac.finalize().into_bytes().to_vec()
 }
 
 #[cfg(test)]
@@ -164,19 +193,81 @@ mod tests {
         assert_eq!(t.hash(Purpose::Refresh, &token).len(), 32);
     }
 
+    const SESSION: &str = "5b1c6e0e-0000-4000-8000-000000000000";
+    const OTHER_SESSION: &str = "5b1c6e0e-0000-4000-8000-000000000001";
+
     #[test]
     fn seal_round_trips_and_hides_the_token() {
         let t = tokens();
-        let token = OpaqueTokens::generate();
-        let hash = t.hash(Purpose::Refresh, &token);
-        let sealed = t.seal(&token, &hash);
-        assert_ne!(sealed, token.as_bytes());
-        assert_eq!(t.unseal(&sealed, &hash).as_deref(), Some(token.as_str()));
-        // Another key, or a tampered seal, yields nothing.
+        let token = OpaqueTokens::generate_refresh(SESSION);
+        let sealed = t.seal(SESSION, &token);
+        // Nonce, ciphertext as long as the token, 16-byte tag.
+        assert_eq!(sealed.len(), NONCE_LEN + token.len() + 16);
+        assert!(!sealed
+            .windows(token.len())
+            .any(|window| window == token.as_bytes()));
+        assert_eq!(t.unseal(SESSION, &sealed).as_deref(), Some(token.as_str()));
+        // A fresh nonce each time: the same token never seals the same way.
+        assert_ne!(t.seal(SESSION, &token), sealed);
+    }
+
+    #[test]
+    fn a_seal_opens_only_for_its_session() {
+        let t = tokens();
+        let token = OpaqueTokens::generate_refresh(SESSION);
+        let sealed = t.seal(SESSION, &token);
+        assert_eq!(t.unseal(OTHER_SESSION, &sealed), None);
+        assert_eq!(t.unseal("", &sealed), None);
+    }
+
+    #[test]
+    fn a_seal_opens_only_under_its_secret() {
+        let token = OpaqueTokens::generate_refresh(SESSION);
+        let sealed = tokens().seal(SESSION, &token);
         let other = OpaqueTokens::new(Secret::new(b"another-key-another-key-another-k".to_vec()));
-        assert_eq!(other.unseal(&sealed, &hash), None);
-        let mut tampered = sealed.clone();
-        tampered[0] ^= 1;
-        assert_eq!(t.unseal(&tampered, &hash), None);
+        assert_eq!(other.unseal(SESSION, &sealed), None);
+    }
+
+    #[test]
+    fn a_changed_byte_anywhere_breaks_the_seal() {
+        let t = tokens();
+        let token = OpaqueTokens::generate_refresh(SESSION);
+        let sealed = t.seal(SESSION, &token);
+        // Nonce, ciphertext and tag alike.
+        for i in 0..sealed.len() {
+            let mut tampered = sealed.clone();
+            tampered[i] ^= 0x01;
+            assert_eq!(t.unseal(SESSION, &tampered), None, "byte {i}");
+        }
+        // Cut short, extended, or empty.
+        assert_eq!(t.unseal(SESSION, &sealed[..sealed.len() - 1]), None);
+        let mut longer = sealed.clone();
+        longer.push(0);
+        assert_eq!(t.unseal(SESSION, &longer), None);
+        assert_eq!(t.unseal(SESSION, &sealed[..NONCE_LEN]), None);
+        assert_eq!(t.unseal(SESSION, &[]), None);
+    }
+
+    /// The seal before this one: the token XORed with HMAC blocks over its
+    /// hash. Rows still holding one must read as "no current token known".
+    fn old_format_seal(t: &OpaqueTokens, token: &str) -> Vec<u8> {
+        let hash = t.hash(Purpose::Refresh, token);
+        let pad = (0u8..)
+            .flat_map(|block| t.mac(&[b"gatepass seal\0", &hash, &[block]]))
+            .take(token.len());
+        token.bytes().zip(pad).map(|(b, p)| b ^ p).collect()
+    }
+
+    #[test]
+    fn an_old_format_seal_does_not_open() {
+        let t = tokens();
+        for token in [
+            OpaqueTokens::generate_refresh(SESSION),
+            OpaqueTokens::generate(),
+        ] {
+            let old = old_format_seal(&t, &token);
+            assert_eq!(old.len(), token.len());
+            assert_eq!(t.unseal(SESSION, &old), None);
+        }
     }
 }

@@ -32,7 +32,7 @@ pub async fn start_session(
     let session_id = uuid::Uuid::new_v4().to_string();
     let refresh = OpaqueTokens::generate_refresh(&session_id);
     let hash = state.opaque.hash(Purpose::Refresh, &refresh);
-    let sealed = state.opaque.seal(&refresh, &hash);
+    let sealed = state.opaque.seal(&session_id, &refresh);
     let session = db
         .insert_session(
             tx,
@@ -101,7 +101,7 @@ pub async fn reauth(
         Some(session_id) => {
             let new_token = OpaqueTokens::generate_refresh(session_id);
             let new_hash = state.opaque.hash(Purpose::Refresh, &new_token);
-            let new_sealed = state.opaque.seal(&new_token, &new_hash);
+            let new_sealed = state.opaque.seal(session_id, &new_token);
             db.rotate_refresh_token(
                 session_id,
                 &hash,
@@ -202,13 +202,13 @@ async fn refresh_miss(
 
 /// The session's current refresh token, for a client that lost a rotation race.
 async fn current_token(db: &Db, state: &AppState, session_id: &str) -> ApiResult<String> {
-    let (hash, sealed) = db
+    let (_hash, sealed) = db
         .current_refresh_token(session_id)
         .await?
         .ok_or(ApiError::InvalidRefreshToken)?;
     state
         .opaque
-        .unseal(&sealed, &hash)
+        .unseal(session_id, &sealed)
         .ok_or_else(|| ApiError::internal("a sealed refresh token does not unseal"))
 }
 

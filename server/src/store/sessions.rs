@@ -429,7 +429,7 @@ mod tests {
             )
             .bind(now_ms() + TTL_MS)
             .bind(&old_hash)
-            .bind(opaque.seal(&old, &old_hash))
+            .bind(opaque.seal("s1", &old))
             .execute(&pool)
             .await
             .unwrap();
@@ -448,13 +448,7 @@ mod tests {
         let new = OpaqueTokens::generate_refresh("s1");
         let new_hash = opaque.hash(Purpose::Refresh, &new);
         let rotated = db
-            .rotate_refresh_token(
-                "s1",
-                &old_hash,
-                &new_hash,
-                &opaque.seal(&new, &new_hash),
-                TTL_MS,
-            )
+            .rotate_refresh_token("s1", &old_hash, &new_hash, &opaque.seal("s1", &new), TTL_MS)
             .await
             .unwrap();
         assert_eq!(rotated.map(|s| s.id).as_deref(), Some("s1"));
@@ -504,7 +498,7 @@ mod tests {
                 &id,
                 "u1",
                 &hash,
-                &opaque.seal(&token, &hash),
+                &opaque.seal(&id, &token),
                 None,
                 TTL_MS,
             )
@@ -518,7 +512,7 @@ mod tests {
                 jobs.push(Rotation {
                     session_id: id.clone(),
                     old_hash: hash.clone(),
-                    new_sealed: opaque.seal(&new, &new_hash),
+                    new_sealed: opaque.seal(&id, &new),
                     new_hash,
                     ttl_ms: TTL_MS,
                 });
