@@ -101,7 +101,7 @@ pub async fn seed(
         let session_id = uuid::Uuid::new_v4().to_string();
         let refresh = OpaqueTokens::generate_refresh(&session_id);
         let hash = keys.opaque.hash(Purpose::Refresh, &refresh);
-        let sealed = keys.opaque.seal(&refresh, &hash);
+        let sealed = keys.opaque.seal(&session_id, &refresh);
         if n < plan.access_sessions {
             let token = keys
                 .access
