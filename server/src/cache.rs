@@ -8,8 +8,8 @@
 //! Correctness rules:
 //! - Every write *through this server* that ends a session or changes a user
 //!   (logout, master-logout, session revoke, reuse detection, password reset
-//!   and change) invalidates here, in the store method that writes, so it takes
-//!   effect at once. A rotation does not: it only moves a live session's
+//!   and change) invalidates here, in the domain method that makes it
+//!   (`sessions/`), so it takes effect at once. A rotation does not: it only moves a live session's
 //!   expiry later, and an entry older than that is merely conservative.
 //! - An entry is served only while younger than the TTL and while the session
 //!   it records is unexpired. The TTL is therefore the bound on how long a
@@ -28,8 +28,6 @@ use std::time::{Duration, Instant};
 
 use crate::store::UserRecord;
 
-/// The default bound on how stale an entry may be.
-pub const DEFAULT_TTL: Duration = Duration::from_secs(2);
 /// The default number of sessions kept (a few hundred bytes each).
 pub const DEFAULT_CAPACITY: usize = 10_000;
 

@@ -4,6 +4,7 @@
 //! -> `store/` (SQL) -> the database, with every failure flowing back as one
 //! [`error::ApiError`].
 
+pub mod accounts;
 pub mod audit;
 pub mod auth;
 pub mod cache;
@@ -16,6 +17,7 @@ pub mod logging;
 pub mod mail;
 pub mod openapi;
 pub mod routes;
+pub mod sessions;
 pub mod state;
 pub mod store;
 pub mod throttle;
@@ -31,7 +33,7 @@ use state::AppState;
 /// The whole server, ready to launch.
 pub fn build(config: Config) -> Result<Rocket<Build>, String> {
     let figment = config.rocket_figment(rocket::Config::figment());
-    let cors = cors::Cors::new(config.cors_origins.clone());
+    let cors = cors::Cors::new(config.server.cors_origins.clone());
     let limits = &config.limits;
     // A throttle bucket is kept as long as its longest window.
     let throttle_idle = [
@@ -45,7 +47,11 @@ pub fn build(config: Config) -> Result<Rocket<Build>, String> {
     .into_iter()
     .max()
     .unwrap_or_default();
-    let database = db::stage(config.prune_interval, throttle_idle, config.audit_retention);
+    let database = store::stage(
+        config.server.prune_interval,
+        throttle_idle,
+        config.server.audit_retention,
+    );
     let state = AppState::new(config)?;
     Ok(rocket::custom(figment)
         .manage(state)

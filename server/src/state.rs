@@ -6,6 +6,7 @@ use rocket::Request;
 use crate::auth::opaque::OpaqueTokens;
 use crate::auth::password::Passwords;
 use crate::auth::tokens::AccessTokens;
+use crate::cache::SessionCache;
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::mail::Mailer;
@@ -17,24 +18,30 @@ pub struct AppState {
     pub opaque: OpaqueTokens,
     pub passwords: Passwords,
     pub mailer: Mailer,
+    /// Live sessions seen lately (see `cache.rs`); kept right by `sessions/`.
+    pub session_cache: SessionCache,
 }
 
 impl AppState {
     pub fn new(config: Config) -> Result<AppState, String> {
         let access_tokens = AccessTokens::new(
-            &config.access_token_secret,
-            config.access_token_ttl,
+            &config.tokens.access_token_secret,
+            config.tokens.access_token_ttl,
             &config.issuer,
         )
         .map_err(|e| format!("access token key: {e}"))?;
-        let passwords = Passwords::new(config.bcrypt_cost, config.hash_queue_timeout)
+        let passwords = Passwords::new(config.tokens.bcrypt_cost, config.tokens.hash_queue_timeout)
             .map_err(|e| format!("bcrypt: {e}"))?;
         let mailer = Mailer::new(&config).map_err(|e| format!("mail: {e}"))?;
         Ok(AppState {
-            opaque: OpaqueTokens::new(config.refresh_token_secret.clone()),
+            opaque: OpaqueTokens::new(config.tokens.refresh_token_secret.clone()),
             access_tokens,
             passwords,
             mailer,
+            session_cache: SessionCache::new(
+                config.database.session_cache_ttl,
+                crate::cache::DEFAULT_CAPACITY,
+            ),
             config,
         })
     }
@@ -45,9 +52,5 @@ impl AppState {
             .rocket()
             .state::<AppState>()
             .ok_or_else(|| ApiError::internal("application state missing"))
-    }
-
-    pub fn refresh_ttl_ms(&self) -> i64 {
-        self.config.refresh_token_ttl.as_millis() as i64
     }
 }

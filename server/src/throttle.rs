@@ -12,20 +12,15 @@
 //! address limit counts failures. Wrong current passwords on
 //! `/change-password` count against the account's login limit too.
 //!
-//! Signup, forgot-password and reauth: plain per-address rate limits, as
-//! request guards ([`PerAddress`]).
+//! Signup, forgot-password and reauth: plain per-address rate limits
+//! ([`count_per_address`], run by the `PerAddress` request guard).
 
-use std::marker::PhantomData;
 use std::time::Duration;
-
-use rocket::request::{FromRequest, Outcome, Request};
 
 use crate::auth::ClientInfo;
 use crate::config::{Limit, Limits};
-use crate::db::Db;
-use crate::error::{remember, ApiError, ApiResult};
-use crate::state::AppState;
-use crate::store::{now_ms, Attempt, LockoutRule, Verdict};
+use crate::error::{ApiError, ApiResult};
+use crate::store::{now_ms, Attempt, LockoutRule, Store, Verdict};
 
 /// The longest lockout, however many lockouts came before.
 const MAX_LOCKOUT: Duration = Duration::from_secs(24 * 3600);
@@ -52,7 +47,7 @@ fn lockout_rule(limit: Limit, base: Duration) -> LockoutRule {
 /// The login throttle for one attempt: its account's bucket and, for a
 /// login, its address's.
 pub struct LoginThrottle<'a> {
-    db: &'a Db,
+    store: &'a Store,
     account: String,
     /// `None` for a re-check of a signed-in user's password.
     address: Option<String>,
@@ -61,11 +56,11 @@ pub struct LoginThrottle<'a> {
 
 impl<'a> LoginThrottle<'a> {
     /// A login attempt for `email` from `client`.
-    pub fn login(db: &'a Db, limits: &Limits, email: &str, client: &ClientInfo) -> Self {
+    pub fn login(store: &'a Store, limits: &Limits, email: &str, client: &ClientInfo) -> Self {
         let account = account_bucket(email);
         let address = format!("login:address:{}", client.address());
         LoginThrottle {
-            db,
+            store,
             buckets: vec![
                 (
                     account.clone(),
@@ -84,10 +79,10 @@ impl<'a> LoginThrottle<'a> {
     /// A check of a signed-in user's current password (`/change-password`):
     /// the account's login limit, so a stolen access token is no password
     /// oracle.
-    pub fn password_check(db: &'a Db, limits: &Limits, email: &str) -> Self {
+    pub fn password_check(store: &'a Store, limits: &Limits, email: &str) -> Self {
         let account = account_bucket(email);
         LoginThrottle {
-            db,
+            store,
             buckets: vec![(
                 account.clone(),
                 lockout_rule(limits.login_account, limits.lockout_base),
@@ -103,14 +98,14 @@ impl<'a> LoginThrottle<'a> {
         // A locked bucket refuses without a write: a flood against a lockout
         // costs reads only.
         let names: Vec<&str> = self.buckets.iter().map(|(n, _)| n.as_str()).collect();
-        let until = self.db.throttle_locked_until(&names).await?;
+        let until = self.store.throttle_locked_until(&names).await?;
         if until > now_ms() {
             return Err(too_many(until));
         }
         let attempt = Attempt {
             buckets: self.buckets.clone(),
         };
-        match self.db.throttle_attempt(attempt).await? {
+        match self.store.throttle_attempt(attempt).await? {
             Verdict::Allowed => Ok(()),
             Verdict::Refused { until } => Err(too_many(until)),
         }
@@ -119,9 +114,9 @@ impl<'a> LoginThrottle<'a> {
     /// The password was right: the account's count is forgiven, and the
     /// address gets this attempt back (it counts failures).
     pub async fn succeeded(&self) -> ApiResult<()> {
-        self.db.throttle_clear(&self.account).await?;
+        self.store.throttle_clear(&self.account).await?;
         if let Some(address) = &self.address {
-            self.db.throttle_refund(address).await?;
+            self.store.throttle_refund(address).await?;
         }
         Ok(())
     }
@@ -163,36 +158,16 @@ impl Limited for Reauth {
     }
 }
 
-/// A request guard that counts the request against its address's limit and
-/// answers 429 (with `Retry-After`) past it.
-pub struct PerAddress<L: Limited>(PhantomData<L>);
-
-#[rocket::async_trait]
-impl<'r, L: Limited> FromRequest<'r> for PerAddress<L> {
-    type Error = ApiError;
-
-    async fn from_request(request: &'r Request<'_>) -> Outcome<Self, ApiError> {
-        match count(request, L::NAME, |limits| L::limit(limits)).await {
-            Ok(()) => Outcome::Success(PerAddress(PhantomData)),
-            Err(e) => Outcome::Error(remember(request, e)),
-        }
-    }
-}
-
-async fn count(
-    request: &Request<'_>,
-    name: &str,
-    limit: impl Fn(&Limits) -> Limit,
+/// Counts one request of kind `L` from `address` against its limit: 429
+/// (with `Retry-After`) past it.
+pub async fn count_per_address<L: Limited>(
+    store: &Store,
+    limits: &Limits,
+    address: &str,
 ) -> ApiResult<()> {
-    let state = AppState::of(request)?;
-    let limit = limit(&state.config.limits);
-    let db = request
-        .guard::<&Db>()
-        .await
-        .success_or_else(|| ApiError::internal("database pool missing"))?;
-    let address = ClientInfo::of(request).address();
-    let hit = db
-        .throttle_hit(&format!("{name}:address:{address}"), limit.window_ms())
+    let limit = L::limit(limits);
+    let hit = store
+        .throttle_hit(&format!("{}:address:{address}", L::NAME), limit.window_ms())
         .await?;
     if hit.hits > limit.max as i64 {
         let until = hit.window_start + limit.window_ms();

@@ -4,10 +4,9 @@
 
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 
-use rocket::request::{FromRequest, Outcome, Request};
+use rocket::request::Request;
 
 use crate::config::TrustedProxy;
-use crate::state::AppState;
 
 #[derive(Debug, Clone)]
 pub struct ClientInfo {
@@ -16,15 +15,13 @@ pub struct ClientInfo {
 }
 
 impl ClientInfo {
-    pub fn of(request: &Request<'_>) -> ClientInfo {
+    /// The client of `request`, behind `proxy` if the server trusts one.
+    pub fn of(request: &Request<'_>, proxy: Option<&TrustedProxy>) -> ClientInfo {
         let user_agent = request
             .headers()
             .get_one("User-Agent")
             .map(|ua| ua.chars().filter(|c| !c.is_control()).take(256).collect());
         let socket = request.remote().map(|remote| remote.ip());
-        let proxy = AppState::of(request)
-            .ok()
-            .and_then(|state| state.config.trusted_proxy.as_ref());
         let ip = match proxy {
             None => socket,
             Some(proxy) => forwarded_client(proxy, request.headers().get(&proxy.header)).or(socket),
@@ -83,15 +80,6 @@ fn parse_address(entry: &str) -> Option<IpAddr> {
                 .parse::<IpAddr>()
         })
         .ok()
-}
-
-#[rocket::async_trait]
-impl<'r> FromRequest<'r> for ClientInfo {
-    type Error = std::convert::Infallible;
-
-    async fn from_request(request: &'r Request<'_>) -> Outcome<Self, Self::Error> {
-        Outcome::Success(ClientInfo::of(request))
-    }
 }
 
 #[cfg(test)]

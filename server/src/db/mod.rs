@@ -1,12 +1,15 @@
 //! The database: SQLite (the default, one process) or PostgreSQL (several
 //! server processes on one database), chosen by the scheme of `DATABASE_URL`.
 //!
-//! [`Backend`] holds the sqlx pools of whichever it is; [`Pool`] adds what
-//! every user of the database in this process shares: the session cache (see
-//! `cache.rs`), the audit writer (see `audit.rs`) and the batchers that apply
-//! concurrent rotations and throttle hits together on SQLite (`batch.rs`). The store (`store/`)
-//! writes each query once, with `$1`-style parameters that both drivers take,
-//! and runs it on either through [`on_conn!`] and [`on_tx!`].
+//! This layer knows connections, never tables: [`Backend`] holds the sqlx
+//! pools of whichever database it is, and hands out three kinds of handle:
+//! a [`Backend::reader`], a [`Backend::writer`] for one statement, and a
+//! [`Backend::transaction`]. On SQLite the writer and every transaction are
+//! the one writer connection (see `sqlite.rs`), so writes queue there instead
+//! of colliding on SQLite's lock; [`Batcher`] lets concurrent writes of one
+//! kind share a statement and a commit on it (group commit). The SQL itself
+//! is in `store/`, written once with `$1`-style parameters that both drivers
+//! take, and run on either through [`on_conn!`] and [`on_tx!`].
 //!
 //! Start-up (migrations, and SQLite's WAL and checkpoints) is in `sqlite.rs`
 //! and `postgres.rs`.
@@ -16,40 +19,29 @@ mod postgres;
 mod sqlite;
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use rocket::fairing::{self, AdHoc};
-use rocket::figment::Figment;
-use rocket::tokio::sync::{Mutex, MutexGuard};
-use rocket::{Build, Rocket};
-use rocket_db_pools::Database;
-use sqlx::{PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool};
+use rocket::tokio::sync::{Mutex, MutexGuard, OwnedMutexGuard};
+use sqlx::migrate::Migrator;
+use sqlx::{PgPool, Postgres, SqliteConnection, SqlitePool};
 
-use crate::audit::AuditWriter;
-use crate::cache::SessionCache;
-use crate::store::{
-    count_attempts, count_throttle_hits, rotate_refresh_tokens, Attempt, Pruned, Rotation,
-    SessionRecord, ThrottleHit, ThrottleState, Verdict,
-};
-use batch::Batcher;
+pub use batch::{Apply, Batcher};
 
-pub use sqlite::SYNCHRONOUS_KEY;
-
-#[derive(Database)]
-#[database("gatepass")]
-/// The pool. Its methods, one module per table family, are in `store/`: the
-/// only place that writes SQL.
-pub struct Db(pub Pool);
-
-/// The figment key (under `databases.gatepass`) of the session cache's TTL in
-/// milliseconds; see `Config::rocket_figment`.
+/// Read by nobody any more: the session cache is the domain layer's, made
+/// from the typed configuration. Kept until `Config::rocket_figment` stops
+/// merging it (the settings rework).
 pub const SESSION_CACHE_TTL_KEY: &str = "session_cache_ttl_ms";
+
+/// The migrations of this build, per backend: run at start, and checked by
+/// `/health/ready`.
+pub static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
+pub static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+pub use sqlite::{checkpoint_forever, SYNCHRONOUS_KEY};
 
 /// Which database, and its sqlx pools. Cheap to clone (the pools are shared).
 #[derive(Clone, Debug)]
 pub enum Backend {
-    /// `pool` for reads and transactions; `writer`, one connection, for the
-    /// store's single-statement writes (see `sqlite.rs` for why).
+    /// `pool` for reads; `writer`, one connection, for every write and
+    /// every transaction (see `sqlite.rs` for why).
     Sqlite {
         pool: SqlitePool,
         writer: Arc<Mutex<SqliteConnection>>,
@@ -69,10 +61,68 @@ pub enum Conn<'a> {
 /// An open transaction on either backend; see [`on_tx!`]. Dropped without
 /// [`Tx::commit`], it rolls back.
 pub enum Tx {
-    Sqlite(sqlx::Transaction<'static, Sqlite>),
+    Sqlite(WriterTx),
     /// Boxed: a PostgreSQL connection is several times the size of SQLite's
     /// handle.
     Postgres(Box<sqlx::Transaction<'static, Postgres>>),
+}
+
+/// A transaction on SQLite's writer connection, which it holds (so no other
+/// write of this process runs inside it) until it commits or rolls back.
+///
+/// `BEGIN IMMEDIATE` takes SQLite's write lock at once: another process on
+/// the same file waits at the start, never half-way through.
+pub struct WriterTx {
+    /// `None` once committed.
+    conn: Option<OwnedMutexGuard<SqliteConnection>>,
+}
+
+impl WriterTx {
+    async fn begin(writer: &Arc<Mutex<SqliteConnection>>) -> sqlx::Result<WriterTx> {
+        let mut conn = writer.clone().lock_owned().await;
+        sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
+        Ok(WriterTx { conn: Some(conn) })
+    }
+
+    /// The connection, for the statements of this transaction.
+    pub fn conn(&mut self) -> &mut SqliteConnection {
+        self.conn
+            .as_mut()
+            .expect("a transaction is used after its commit")
+    }
+
+    async fn commit(mut self) -> sqlx::Result<()> {
+        let mut conn = self.conn.take().expect("a transaction commits once");
+        if let Err(e) = sqlx::query("COMMIT").execute(&mut *conn).await {
+            // Leave the writer outside any transaction for the next write.
+            let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+            return Err(e);
+        }
+        Ok(())
+    }
+}
+
+impl Drop for WriterTx {
+    /// Not committed (an error, or the request's future was dropped): roll
+    /// back before the writer serves anyone else. The writer stays held until
+    /// then, so no other write can land inside the abandoned transaction.
+    fn drop(&mut self) {
+        let Some(mut conn) = self.conn.take() else {
+            return;
+        };
+        match rocket::tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move {
+                    if let Err(e) = sqlx::query("ROLLBACK").execute(&mut *conn).await {
+                        log::error!(target: "gatepass::db", "rollback failed: {e}");
+                    }
+                });
+            }
+            Err(_) => {
+                log::error!(target: "gatepass::db", "a transaction was dropped outside the runtime")
+            }
+        }
+    }
 }
 
 /// Runs `$body` with `$e` bound to the executor of a [`Conn`] (a pool or a
@@ -96,7 +146,7 @@ macro_rules! on_tx {
     ($tx:expr, |$e:ident| $body:expr) => {
         match $tx {
             $crate::db::Tx::Sqlite(tx) => {
-                let $e = &mut **tx;
+                let $e = tx.conn();
                 $body
             }
             $crate::db::Tx::Postgres(tx) => {
@@ -118,7 +168,8 @@ impl Backend {
         }
     }
 
-    /// Where single-statement writes go (on SQLite, waits for the writer).
+    /// Where a single-statement write goes (on SQLite, waits for the
+    /// writer).
     pub async fn writer(&self) -> Conn<'_> {
         match self {
             Backend::Sqlite { writer, .. } => Conn::SqliteWriter(writer.lock().await),
@@ -126,11 +177,21 @@ impl Backend {
         }
     }
 
-    pub async fn begin(&self) -> sqlx::Result<Tx> {
+    /// A transaction (on SQLite, on the writer, which it holds until it
+    /// ends: nothing inside it may wait for another write).
+    pub async fn transaction(&self) -> sqlx::Result<Tx> {
         Ok(match self {
-            Backend::Sqlite { pool, .. } => Tx::Sqlite(pool.begin().await?),
+            Backend::Sqlite { writer, .. } => Tx::Sqlite(WriterTx::begin(writer).await?),
             Backend::Postgres(pool) => Tx::Postgres(Box::new(pool.begin().await?)),
         })
+    }
+
+    /// The migrations this build runs on this backend.
+    pub fn migrator(&self) -> &'static Migrator {
+        match self {
+            Backend::Sqlite { .. } => &SQLITE_MIGRATIONS,
+            Backend::Postgres(_) => &POSTGRES_MIGRATIONS,
+        }
     }
 
     pub fn name(&self) -> &'static str {
@@ -140,7 +201,7 @@ impl Backend {
         }
     }
 
-    async fn close(&self) {
+    pub async fn close(&self) {
         match self {
             // The writer connection closes when its last handle is dropped.
             Backend::Sqlite { pool, .. } => pool.close().await,
@@ -158,201 +219,23 @@ impl Tx {
     }
 }
 
-/// The backend's pools, with the session cache, the audit writer and the
-/// write batchers that go with them.
-#[derive(Clone)]
-pub struct Pool {
-    backend: Backend,
-    sessions: Arc<SessionCache>,
-    audit: AuditWriter,
-    rotations: Arc<Batcher<Rotation, Option<SessionRecord>>>,
-    throttle_hits: Arc<Batcher<ThrottleHit, ThrottleState>>,
-    login_attempts: Arc<Batcher<Attempt, Verdict>>,
-}
-
-impl Pool {
-    /// Starts the audit writer and the batchers, on the current runtime if
-    /// there is one.
-    pub fn new(backend: Backend, sessions: SessionCache) -> Pool {
-        Pool {
-            audit: AuditWriter::spawn(backend.clone()),
-            rotations: Arc::new(Batcher::spawn(backend.clone(), |backend, rotations| {
-                Box::pin(async move { rotate_refresh_tokens(&backend, &rotations).await })
-            })),
-            throttle_hits: Arc::new(Batcher::spawn(backend.clone(), |backend, hits| {
-                Box::pin(async move { count_throttle_hits(&backend, &hits).await })
-            })),
-            login_attempts: Arc::new(Batcher::spawn(backend.clone(), |backend, attempts| {
-                Box::pin(async move { count_attempts(&backend, &attempts).await })
-            })),
-            backend,
-            sessions: Arc::new(sessions),
-        }
-    }
-
-    pub fn backend(&self) -> &Backend {
-        &self.backend
-    }
-
-    pub fn reader(&self) -> Conn<'_> {
-        self.backend.reader()
-    }
-
-    pub async fn writer(&self) -> Conn<'_> {
-        self.backend.writer().await
-    }
-
-    pub async fn begin(&self) -> sqlx::Result<Tx> {
-        self.backend.begin().await
-    }
-
-    pub fn sessions(&self) -> &SessionCache {
-        &self.sessions
-    }
-
-    pub fn audit(&self) -> &AuditWriter {
-        &self.audit
-    }
-
-    pub fn rotations(&self) -> &Batcher<Rotation, Option<SessionRecord>> {
-        &self.rotations
-    }
-
-    pub fn throttle_hits(&self) -> &Batcher<ThrottleHit, ThrottleState> {
-        &self.throttle_hits
-    }
-
-    pub fn login_attempts(&self) -> &Batcher<Attempt, Verdict> {
-        &self.login_attempts
+/// Opens the database that `url` names, with rocket_db_pools' pool
+/// settings (`url`, `max_connections`, `connect_timeout`, ...).
+pub async fn connect(
+    config: &rocket_db_pools::Config,
+    figment: &rocket::figment::Figment,
+) -> sqlx::Result<Backend> {
+    if postgres::handles(&config.url) {
+        postgres::connect(config).await
+    } else {
+        sqlite::connect(config, figment).await
     }
 }
 
-impl std::fmt::Debug for Pool {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Pool")
-            .field("backend", &self.backend.name())
-            .finish()
-    }
-}
-
-#[rocket::async_trait]
-impl rocket_db_pools::Pool for Pool {
-    /// Nothing in gatepass takes a bare connection from Rocket: handlers go
-    /// through the store (`&Db`).
-    type Connection = Tx;
-    type Error = rocket_db_pools::Error<sqlx::Error>;
-
-    /// rocket_db_pools' settings (`url`, `max_connections`, `connect_timeout`,
-    /// ...), on the backend the URL names.
-    async fn init(figment: &Figment) -> Result<Self, Self::Error> {
-        let config = figment.extract::<rocket_db_pools::Config>()?;
-        let backend = if postgres::handles(&config.url) {
-            postgres::connect(&config).await
-        } else {
-            sqlite::connect(&config, figment).await
-        }
-        .map_err(rocket_db_pools::Error::Init)?;
-        let ttl = figment
-            .extract_inner::<u64>(SESSION_CACHE_TTL_KEY)
-            .map_or(crate::cache::DEFAULT_TTL, Duration::from_millis);
-        Ok(Pool::new(
-            backend,
-            SessionCache::new(ttl, crate::cache::DEFAULT_CAPACITY),
-        ))
-    }
-
-    async fn get(&self) -> Result<Self::Connection, Self::Error> {
-        self.begin().await.map_err(rocket_db_pools::Error::Get)
-    }
-
-    /// Writes the audit events still queued, then closes the pools.
-    async fn close(&self) {
-        self.audit.flush().await;
-        self.backend.close().await;
-    }
-}
-
-/// Attaches the pool, prepares the database (migrations; WAL on SQLite), and
-/// once serving, prunes dead rows every `prune_interval`.
-pub fn stage(
-    prune_interval: Duration,
-    throttle_idle: Duration,
-    audit_retention: Duration,
-) -> AdHoc {
-    AdHoc::on_ignite("Database", move |rocket| async move {
-        rocket
-            .attach(Db::init())
-            .attach(AdHoc::try_on_ignite("Migrations", prepare))
-            .attach(AdHoc::on_liftoff("Pruning", move |rocket| {
-                Box::pin(async move {
-                    if let Some(db) = Db::fetch(rocket) {
-                        let db = Db(db.0.clone());
-                        if let Backend::Sqlite { pool, writer } = db.0.backend() {
-                            rocket::tokio::spawn(sqlite::checkpoint_forever(
-                                pool.clone(),
-                                writer.clone(),
-                            ));
-                        }
-                        rocket::tokio::spawn(prune_forever(
-                            db,
-                            prune_interval,
-                            throttle_idle,
-                            audit_retention,
-                        ));
-                    }
-                })
-            }))
-    })
-}
-
-async fn prepare(rocket: Rocket<Build>) -> fairing::Result {
-    let Some(db) = Db::fetch(&rocket) else {
-        return Err(rocket);
-    };
-    let prepared = match db.0.backend() {
+/// Prepares the database for this version: migrations (and WAL on SQLite).
+pub async fn prepare(backend: &Backend) -> Result<(), String> {
+    match backend {
         Backend::Sqlite { pool, .. } => sqlite::prepare(pool).await,
         Backend::Postgres(pool) => postgres::prepare(pool).await,
-    };
-    match prepared {
-        Ok(()) => {
-            log::info!(target: "gatepass::db", "database: {}, migrations applied", db.0.backend().name());
-            // Emails stored before their normal form (store/users.rs); on a
-            // failure they stay listed for the next start.
-            if let Err(e) = db.renormalize_emails().await {
-                log::error!(target: "gatepass::db", "cannot normalise stored emails: {e}");
-            }
-            Ok(rocket)
-        }
-        Err(e) => {
-            log::error!(target: "gatepass::db", "cannot prepare the database: {e}");
-            Err(rocket)
-        }
-    }
-}
-
-/// Every server process on a shared database prunes; the DELETEs are
-/// idempotent, so that costs a few empty statements, not correctness.
-async fn prune_forever(
-    db: Db,
-    every: Duration,
-    throttle_idle: Duration,
-    audit_retention: Duration,
-) {
-    let mut ticks = rocket::tokio::time::interval(every);
-    loop {
-        ticks.tick().await;
-        match db
-            .prune(
-                throttle_idle.as_millis() as i64,
-                audit_retention.as_millis() as i64,
-            )
-            .await
-        {
-            Ok(pruned) if pruned != Pruned::default() => {
-                log::info!(target: "gatepass::db", "pruned {pruned:?}");
-            }
-            Ok(_) => {}
-            Err(e) => log::warn!(target: "gatepass::db", "pruning failed: {e}"),
-        }
     }
 }

@@ -50,7 +50,7 @@ pub async fn connect(config: &rocket_db_pools::Config) -> sqlx::Result<Backend> 
 /// Runs the PostgreSQL migrations. Several servers starting at once is safe:
 /// sqlx takes an advisory lock around them.
 pub async fn prepare(pool: &PgPool) -> Result<(), String> {
-    sqlx::migrate!("./migrations/postgres")
+    super::POSTGRES_MIGRATIONS
         .run(pool)
         .await
         .map_err(|e| format!("migrations failed: {e}"))

@@ -10,8 +10,10 @@
 //! a pool pings every connection it gets back (one more round trip to the
 //! connection's worker thread), and with one connection the next write waits
 //! for that ping. A write dropped half-way cannot leave it in a bad state:
-//! each is one autocommit statement, which SQLite's worker finishes anyway. Transactions that span several statements (signup, password reset)
-//! still run on the main pool: they are rare, and the busy timeout covers them.
+//! each is one autocommit statement, which SQLite's worker finishes anyway.
+//! Transactions that span several statements (signup, password reset, the
+//! login throttle) hold the writer from `BEGIN IMMEDIATE` to their end (see
+//! [`super::WriterTx`]), so they never wait in SQLite's busy handler either.
 //!
 //! Checkpoints (copying the WAL back into the database, with an fsync) run on
 //! a timer (see [`checkpoint_forever`]) instead of inside whichever commit
@@ -122,7 +124,7 @@ pub async fn prepare(pool: &SqlitePool) -> Result<(), String> {
         .execute(pool)
         .await
         .map_err(|e| format!("cannot switch the database to WAL: {e}"))?;
-    sqlx::migrate!("./migrations/sqlite")
+    super::SQLITE_MIGRATIONS
         .run(pool)
         .await
         .map_err(|e| format!("migrations failed: {e}"))

@@ -7,19 +7,14 @@
 use gatepass_common::{ErrorBody, Health};
 use rocket::serde::json::Json;
 use rocket::{get, head};
-use sqlx::migrate::Migrator;
 
-use crate::db::{on_conn, Backend, Db};
 use crate::error::{ApiError, ApiResult};
+use crate::store::Db;
 
 /// The version and the commit it was built from (server/build.rs), in
 /// semver's build-metadata form, as `--version` gives it.
 pub(crate) const VERSION: &str =
     concat!(env!("CARGO_PKG_VERSION"), "+", env!("GATEPASS_GIT_COMMIT"));
-
-/// The migrations this build expects, per backend (those `db` runs at start).
-static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
-static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
 
 fn ok() -> Json<Health> {
     Json(Health {
@@ -43,7 +38,7 @@ fn ok() -> Json<Health> {
 )]
 #[get("/health")]
 pub async fn health(db: &Db) -> ApiResult<Json<Health>> {
-    db.ping().await.map_err(|_| ApiError::Unavailable)?;
+    db.0.ping().await.map_err(|_| ApiError::Unavailable)?;
     Ok(ok())
 }
 
@@ -92,7 +87,7 @@ pub fn alive_head() -> Json<Health> {
 )]
 #[get("/health/ready")]
 pub async fn ready(db: &Db) -> ApiResult<Json<Health>> {
-    match migrations_applied(db).await {
+    match db.0.migrations_applied().await {
         Ok(true) => Ok(ok()),
         Ok(false) => {
             log::warn!(target: "gatepass::db", "not ready: a migration of this build is not applied");
@@ -109,19 +104,4 @@ pub async fn ready(db: &Db) -> ApiResult<Json<Health>> {
 #[head("/health/ready")]
 pub async fn ready_head(db: &Db) -> ApiResult<Json<Health>> {
     ready(db).await
-}
-
-/// Whether every migration of this build is recorded as applied (by sqlx, in
-/// `_sqlx_migrations`). A failed query means the database does not answer.
-async fn migrations_applied(db: &Db) -> sqlx::Result<bool> {
-    let applied: Vec<i64> = on_conn!(db.0.reader(), |pool| sqlx::query_scalar(
-        "SELECT version FROM _sqlx_migrations WHERE success"
-    )
-    .fetch_all(pool)
-    .await)?;
-    let expected = match db.0.backend() {
-        Backend::Sqlite { .. } => &SQLITE_MIGRATIONS,
-        Backend::Postgres(_) => &POSTGRES_MIGRATIONS,
-    };
-    Ok(expected.iter().all(|m| applied.contains(&m.version)))
 }

@@ -1,9 +1,16 @@
-//! The HTTP surface, one module per resource. Each handler reads like the
-//! contract in API.md: guard, validate, store, answer.
+//! The HTTP surface, one module per resource. Each handler is an adapter of
+//! a few lines: its guards (`guards.rs`), one call into the domain layer
+//! (`accounts/`, `sessions/`), and the answer with its cookie.
 
+use rocket::http::CookieJar;
 use rocket::Route;
 
+use crate::auth::cookie::set_refresh_cookie;
+use crate::sessions::Grant;
+
 mod catchers;
+pub mod guards;
+pub(crate) mod responses;
 // The handlers are visible to the crate so `openapi.rs` can list their
 // `#[utoipa::path]` descriptions.
 pub(crate) mod health;
@@ -43,4 +50,12 @@ pub fn root_routes() -> Vec<Route> {
         health::ready_head,
         crate::cors::preflight
     ]
+}
+
+/// Sets the refresh cookie a grant carries (a raced refresh may carry none:
+/// the client's cookie is then left as it is).
+fn set_session_cookie(jar: &CookieJar<'_>, grant: &Grant) {
+    if let Some(token) = &grant.refresh_token {
+        set_refresh_cookie(jar, token.clone(), grant.refresh_ttl);
+    }
 }

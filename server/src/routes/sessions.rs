@@ -1,53 +1,19 @@
-//! Sessions: starting one (for signup and login), refreshing with rotation,
-//! listing, and ending one or all.
+//! Sessions: refreshing with rotation, listing, and ending one or all.
 
 use gatepass_common::{ErrorBody, ReauthResponse, SessionsResponse};
 use rocket::http::{CookieJar, Status};
 use rocket::serde::json::Json;
-use rocket::{delete, get, post, State};
+use rocket::{delete, get, post};
 
-use crate::audit::{record, AuditEvent};
-use crate::auth::cookie::{clear_refresh_cookie, refresh_token, set_refresh_cookie};
-use crate::auth::opaque::{OpaqueTokens, Purpose};
-use crate::auth::{AuthUser, ClientInfo};
+use super::guards::{AuthUser, PerAddress};
+use super::responses::{OriginNotAllowed, Refreshed, SignedOut, TooManyAttempts, Unauthorized};
+use super::set_session_cookie;
+use crate::auth::cookie::{clear_refresh_cookie, refresh_token};
+use crate::auth::ClientInfo;
 use crate::cors::AllowedOrigin;
-use crate::db::{Db, Tx};
 use crate::error::{ApiError, ApiResult};
-use crate::openapi::{OriginNotAllowed, Refreshed, SignedOut, TooManyAttempts, Unauthorized};
-use crate::state::AppState;
-use crate::store::{now_ms, SessionRecord};
-use crate::throttle::{self, PerAddress};
-
-/// Starts a session for `user_id` on `conn` (part of the caller's
-/// transaction, if any), sets its refresh cookie, and returns its first access
-/// token, with the new session's id.
-pub async fn start_session(
-    db: &Db,
-    tx: &mut Tx,
-    state: &AppState,
-    jar: &CookieJar<'_>,
-    user_id: &str,
-    client: &ClientInfo,
-) -> ApiResult<(String, String)> {
-    let session_id = uuid::Uuid::new_v4().to_string();
-    let refresh = OpaqueTokens::generate_refresh(&session_id);
-    let hash = state.opaque.hash(Purpose::Refresh, &refresh);
-    let sealed = state.opaque.seal(&session_id, &refresh);
-    let session = db
-        .insert_session(
-            tx,
-            &session_id,
-            user_id,
-            &hash,
-            &sealed,
-            client.user_agent.as_deref(),
-            state.refresh_ttl_ms(),
-        )
-        .await?;
-    let access_token = state.access_tokens.issue(user_id, &session.id)?;
-    set_refresh_cookie(jar, refresh, state.config.refresh_token_ttl);
-    Ok((session.id, access_token))
-}
+use crate::sessions::{Refresh, Sessions};
+use crate::throttle;
 
 /// Refresh the access token
 ///
@@ -76,140 +42,29 @@ pub async fn reauth(
     _origin: AllowedOrigin,
     _limit: PerAddress<throttle::Reauth>,
     client: ClientInfo,
-    db: &Db,
-    state: &State<AppState>,
+    sessions: Sessions<'_>,
     jar: &CookieJar<'_>,
 ) -> ApiResult<(Status, Json<ReauthResponse>)> {
     let token = refresh_token(jar).ok_or(ApiError::MissingRefreshToken)?;
-    let hash = state.opaque.hash(Purpose::Refresh, &token);
-
-    let named = OpaqueTokens::refresh_session_id(&token);
-    let session_id = match named {
-        Some(id) => Some(id.to_owned()),
-        // A token from before tokens named their session: found by its hash,
-        // once (its rotation hands out one that names it).
-        None => db
-            .find_refresh_token(None, &hash)
-            .await?
-            .filter(|found| found.retired_at.is_none())
-            .map(|found| found.session.id),
-    };
-
-    // The common case in one statement: the token is a live session's
-    // current one, and rotates.
-    let rotated = match &session_id {
-        Some(session_id) => {
-            let new_token = OpaqueTokens::generate_refresh(session_id);
-            let new_hash = state.opaque.hash(Purpose::Refresh, &new_token);
-            let new_sealed = state.opaque.seal(session_id, &new_token);
-            db.rotate_refresh_token(
-                session_id,
-                &hash,
-                &new_hash,
-                &new_sealed,
-                state.refresh_ttl_ms(),
-            )
-            .await?
-            .map(|session| (session, new_token))
+    let grant = match sessions.refresh(&token, &client).await? {
+        Refresh::Rotated(grant) | Refresh::Raced(grant) => grant,
+        Refresh::Reused => {
+            clear_refresh_cookie(jar);
+            return Err(ApiError::RefreshTokenReused);
         }
-        None => None,
+        Refresh::Invalid => {
+            clear_refresh_cookie(jar);
+            return Err(ApiError::InvalidRefreshToken);
+        }
     };
-    let (session, cookie_token) = match rotated {
-        Some(rotated) => rotated,
-        None => match refresh_miss(db, state, named, &hash).await? {
-            Miss::Raced(session, current) => (session, current),
-            Miss::Invalid => {
-                clear_refresh_cookie(jar);
-                return Err(ApiError::InvalidRefreshToken);
-            }
-            Miss::Reused(session) => {
-                db.end_session(&session.id).await?;
-                clear_refresh_cookie(jar);
-                log::warn!(target: "gatepass::auth", "refresh token reuse detected: session {} ended", session.id);
-                record(
-                    db,
-                    AuditEvent::RefreshReused,
-                    Some(&session.user_id),
-                    Some(&session.id),
-                    &client,
-                )
-                .await;
-                return Err(ApiError::RefreshTokenReused);
-            }
-        },
-    };
-
-    let access_token = state.access_tokens.issue(&session.user_id, &session.id)?;
-    set_refresh_cookie(jar, cookie_token, state.config.refresh_token_ttl);
-    record(
-        db,
-        AuditEvent::Refreshed,
-        Some(&session.user_id),
-        Some(&session.id),
-        &client,
-    )
-    .await;
+    set_session_cookie(jar, &grant);
     Ok((
         Status::Created,
         Json(ReauthResponse {
             success: true,
-            access_token,
+            access_token: grant.access_token,
         }),
     ))
-}
-
-/// What a refresh token that did not rotate is.
-enum Miss {
-    /// Retired within the grace window (another tab, or a server beside this
-    /// one, rotated it a moment ago): the session and its current token.
-    Raced(SessionRecord, String),
-    /// Retired before the grace window: a replay, so possibly stolen.
-    Reused(SessionRecord),
-    /// Unknown, or its session is over.
-    Invalid,
-}
-
-async fn refresh_miss(
-    db: &Db,
-    state: &AppState,
-    named: Option<&str>,
-    hash: &[u8],
-) -> ApiResult<Miss> {
-    let Some(found) = db.find_refresh_token(named, hash).await? else {
-        return Ok(Miss::Invalid);
-    };
-    let session = found.session;
-    let now = now_ms();
-    if !session.is_live(now) {
-        return Ok(Miss::Invalid);
-    }
-    let grace_ms = state.config.refresh_reuse_grace.as_millis() as i64;
-    match found.retired_at {
-        // Current and live, yet it did not rotate a moment ago: only a race
-        // with the clock could do that. The caller holds the current token,
-        // so answering with it (unrotated) gives nothing away.
-        None => {
-            let current = current_token(db, state, &session.id).await?;
-            Ok(Miss::Raced(session, current))
-        }
-        Some(retired_at) if now - retired_at < grace_ms => {
-            let current = current_token(db, state, &session.id).await?;
-            Ok(Miss::Raced(session, current))
-        }
-        Some(_) => Ok(Miss::Reused(session)),
-    }
-}
-
-/// The session's current refresh token, for a client that lost a rotation race.
-async fn current_token(db: &Db, state: &AppState, session_id: &str) -> ApiResult<String> {
-    let (_hash, sealed) = db
-        .current_refresh_token(session_id)
-        .await?
-        .ok_or(ApiError::InvalidRefreshToken)?;
-    state
-        .opaque
-        .unseal(session_id, &sealed)
-        .ok_or_else(|| ApiError::internal("a sealed refresh token does not unseal"))
 }
 
 /// Sign out
@@ -231,19 +86,13 @@ pub async fn logout(
     _origin: AllowedOrigin,
     auth: AuthUser,
     client: ClientInfo,
-    db: &Db,
+    sessions: Sessions<'_>,
     jar: &CookieJar<'_>,
 ) -> ApiResult<Status> {
-    db.end_session(&auth.session_id).await?;
+    sessions
+        .end(&auth.user.id, &auth.session_id, &client)
+        .await?;
     clear_refresh_cookie(jar);
-    record(
-        db,
-        AuditEvent::Logout,
-        Some(&auth.user.id),
-        Some(&auth.session_id),
-        &client,
-    )
-    .await;
     Ok(Status::ResetContent)
 }
 
@@ -265,21 +114,13 @@ pub async fn master_logout(
     _origin: AllowedOrigin,
     auth: AuthUser,
     client: ClientInfo,
-    db: &Db,
+    sessions: Sessions<'_>,
     jar: &CookieJar<'_>,
 ) -> ApiResult<Status> {
-    let mut tx = db.0.begin().await?;
-    db.end_all_sessions(&mut tx, &auth.user.id, None).await?;
-    tx.commit().await?;
+    sessions
+        .end_all(&auth.user.id, &auth.session_id, &client)
+        .await?;
     clear_refresh_cookie(jar);
-    record(
-        db,
-        AuditEvent::MasterLogout,
-        Some(&auth.user.id),
-        Some(&auth.session_id),
-        &client,
-    )
-    .await;
     Ok(Status::ResetContent)
 }
 
@@ -297,11 +138,11 @@ pub async fn master_logout(
     ),
 )]
 #[get("/sessions")]
-pub async fn list(auth: AuthUser, db: &Db) -> ApiResult<Json<SessionsResponse>> {
-    let sessions = db.live_sessions(&auth.user.id).await?;
+pub async fn list(auth: AuthUser, sessions: Sessions<'_>) -> ApiResult<Json<SessionsResponse>> {
+    let live = sessions.live(&auth.user.id).await?;
     Ok(Json(SessionsResponse {
         success: true,
-        sessions: sessions.iter().map(|s| s.info(&auth.session_id)).collect(),
+        sessions: live.iter().map(|s| s.info(&auth.session_id)).collect(),
     }))
 }
 
@@ -327,30 +168,13 @@ pub async fn revoke(
     _origin: AllowedOrigin,
     auth: AuthUser,
     client: ClientInfo,
-    db: &Db,
+    sessions: Sessions<'_>,
     jar: &CookieJar<'_>,
     id: &str,
 ) -> ApiResult<Status> {
-    // Parsed before any query: a malformed id (a NUL byte, say) is simply
-    // not found.
-    let id = uuid::Uuid::try_parse(id)
-        .map_err(|_| ApiError::SessionNotFound)?
-        .hyphenated()
-        .to_string();
-    let id = id.as_str();
-    if !db.end_user_session(&auth.user.id, id).await? {
-        return Err(ApiError::SessionNotFound);
-    }
-    if id == auth.session_id {
+    let ended = sessions.revoke(&auth.user.id, id, &client).await?;
+    if ended == auth.session_id {
         clear_refresh_cookie(jar);
     }
-    record(
-        db,
-        AuditEvent::SessionRevoked,
-        Some(&auth.user.id),
-        Some(id),
-        &client,
-    )
-    .await;
     Ok(Status::NoContent)
 }

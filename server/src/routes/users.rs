@@ -1,30 +1,35 @@
 //! Signup, login, and looking users up.
 
 use gatepass_common::{
-    AuthResponse, ErrorBody, LoginRequest, SignupRequest, UserResponse, UserView, UserViewResponse,
+    AuthResponse, ErrorBody, LoginRequest, SignupRequest, UserResponse, UserViewResponse,
 };
 use rocket::http::{CookieJar, Status};
 use rocket::serde::json::Json;
-use rocket::{get, post, State};
+use rocket::{get, post};
 
-use super::sessions::start_session;
-use crate::audit::{record, AuditEvent};
-use crate::auth::{AuthUser, ClientInfo};
-use crate::cors::AllowedOrigin;
-use crate::db::Db;
-use crate::error::{ApiError, ApiResult};
-use crate::json::ApiJson;
-use crate::openapi::{
+use super::guards::{AuthUser, PerAddress};
+use super::responses::{
     OriginNotAllowed, PayloadTooLarge, ServerBusy, SignedIn, TooManyAttempts, Unauthorized,
     UnsupportedMediaType, ValidationFailed,
 };
-use crate::state::AppState;
-use crate::store::{is_unique_violation, NewUser};
-use crate::throttle::{self, LoginThrottle, PerAddress};
-use crate::validate;
+use super::set_session_cookie;
+use crate::accounts::{Accounts, SignedIn as Session};
+use crate::auth::password::Connection;
+use crate::auth::ClientInfo;
+use crate::cors::AllowedOrigin;
+use crate::error::ApiResult;
+use crate::json::ApiJson;
+use crate::throttle;
 
-fn email_taken() -> ApiError {
-    ApiError::field("email", "Email is already in use")
+/// The answer to a signup or login: the user and the first access token,
+/// with the session's refresh cookie.
+fn signed_in(jar: &CookieJar<'_>, signed_in: Session) -> Json<AuthResponse> {
+    set_session_cookie(jar, &signed_in.session);
+    Json(AuthResponse {
+        success: true,
+        user: signed_in.user.public(),
+        access_token: signed_in.session.access_token,
+    })
 }
 
 /// Create an account and sign in
@@ -51,52 +56,13 @@ fn email_taken() -> ApiError {
 pub async fn signup(
     _origin: AllowedOrigin,
     _limit: PerAddress<throttle::Signup>,
-    db: &Db,
-    state: &State<AppState>,
+    accounts: Accounts<'_>,
     client: ClientInfo,
     jar: &CookieJar<'_>,
     body: ApiJson<SignupRequest>,
 ) -> ApiResult<(Status, Json<AuthResponse>)> {
-    let request = body.0;
-    let valid = validate::signup(&request)?;
-    // Saves a bcrypt hash in the common case; the unique index below is what
-    // decides when two signups race.
-    if db.user_by_email(&valid.email).await?.is_some() {
-        return Err(email_taken());
-    }
-    let password_hash = state.passwords.hash(&request.password).await?;
-
-    let mut tx = db.0.begin().await?;
-    let new_user = NewUser {
-        first_name: &valid.first_name,
-        last_name: &valid.last_name,
-        email: &valid.email,
-        password_hash: &password_hash,
-    };
-    let user = match db.insert_user(&mut tx, new_user).await {
-        Err(e) if is_unique_violation(&e) => return Err(email_taken()),
-        other => other?,
-    };
-    let (session_id, access_token) =
-        start_session(db, &mut tx, state, jar, &user.id, &client).await?;
-    tx.commit().await?;
-    record(
-        db,
-        AuditEvent::Signup,
-        Some(&user.id),
-        Some(&session_id),
-        &client,
-    )
-    .await;
-
-    Ok((
-        Status::Created,
-        Json(AuthResponse {
-            success: true,
-            user: user.public(),
-            access_token,
-        }),
-    ))
+    let session = accounts.signup(&body.0, &client).await?;
+    Ok((Status::Created, signed_in(jar, session)))
 }
 
 /// Sign in
@@ -122,56 +88,14 @@ pub async fn signup(
 #[post("/login", data = "<body>")]
 pub async fn login(
     _origin: AllowedOrigin,
-    db: &Db,
-    state: &State<AppState>,
+    accounts: Accounts<'_>,
     client: ClientInfo,
-    connection: crate::auth::password::Connection,
+    connection: Connection,
     jar: &CookieJar<'_>,
     body: ApiJson<LoginRequest>,
 ) -> ApiResult<Json<AuthResponse>> {
-    let request = body.0;
-    let email = validate::login(&request)?;
-    // Counted before the password is checked, so a burst cannot walk past
-    // the limit (see throttle.rs).
-    let throttle = LoginThrottle::login(db, &state.config.limits, &email, &client);
-    if let Err(e) = throttle.attempt().await {
-        record(db, AuditEvent::Throttled, None, None, &client).await;
-        return Err(e);
-    }
-    let user = db.user_by_email(&email).await?;
-    let hash = user.as_ref().map(|u| u.password_hash.as_str());
-    // Not hashed for a client that has hung up (a flood's clients time out).
-    let matches = state
-        .passwords
-        .verify_for(&connection, &request.password, hash)
-        .await?;
-    let user = match user {
-        Some(user) if matches => user,
-        other => {
-            let user_id = other.as_ref().map(|u| u.id.as_str());
-            record(db, AuditEvent::LoginFailed, user_id, None, &client).await;
-            return Err(ApiError::InvalidCredentials);
-        }
-    };
-    throttle.succeeded().await?;
-
-    let mut tx = db.0.begin().await?;
-    let (session_id, access_token) =
-        start_session(db, &mut tx, state, jar, &user.id, &client).await?;
-    tx.commit().await?;
-    record(
-        db,
-        AuditEvent::LoginSucceeded,
-        Some(&user.id),
-        Some(&session_id),
-        &client,
-    )
-    .await;
-    Ok(Json(AuthResponse {
-        success: true,
-        user: user.public(),
-        access_token,
-    }))
+    let session = accounts.login(&body.0, &connection, &client).await?;
+    Ok(signed_in(jar, session))
 }
 
 /// The signed-in user
@@ -211,19 +135,13 @@ pub fn me(auth: AuthUser) -> Json<UserResponse> {
     ),
 )]
 #[get("/<id>")]
-pub async fn user_by_id(auth: AuthUser, db: &Db, id: &str) -> ApiResult<Json<UserViewResponse>> {
-    let id = uuid::Uuid::parse_str(id)
-        .map_err(|_| ApiError::UserNotFound)?
-        .hyphenated()
-        .to_string();
-    let user = if id == auth.user.id {
-        UserView::Full(auth.user.public())
-    } else {
-        let other = db.user_by_id(&id).await?.ok_or(ApiError::UserNotFound)?;
-        UserView::Public(other.profile())
-    };
+pub async fn user_by_id(
+    auth: AuthUser,
+    accounts: Accounts<'_>,
+    id: &str,
+) -> ApiResult<Json<UserViewResponse>> {
     Ok(Json(UserViewResponse {
         success: true,
-        user,
+        user: accounts.view(&auth.user, id).await?,
     }))
 }

@@ -1,34 +1,131 @@
-//! All SQL lives here, as methods on [`Db`](crate::db::Db), one module per
-//! table family. Handlers call these; they never write SQL.
+//! All SQL lives here, as methods on [`Store`], one module per table family.
+//! The store takes plain values and returns records; what a write means
+//! (ending a session forgets it from the session cache, an audit event is
+//! recorded) is the domain layer's decision (`sessions/`, `accounts/`).
+//!
+//! It runs its statements through `db`'s handles, and owns what batches
+//! them: the group-commit batchers of rotations and throttle counts, and
+//! the audit writer. `pool.rs` makes it Rocket's database pool.
 
 mod audit;
+mod pool;
 mod prune;
 mod resets;
 mod sessions;
 mod throttles;
 mod users;
 
-pub use audit::insert_audit_events;
+#[cfg(test)]
+pub mod testing;
+
+pub use audit::{AuditRow, AuditWriter};
+pub use pool::{stage, Db};
 pub use prune::Pruned;
-pub use sessions::{rotate_refresh_tokens, RefreshLookup, Rotation, SessionRecord};
-pub use throttles::{
-    count_attempts, count_throttle_hits, Attempt, Bucket, LockoutRule, ThrottleHit, ThrottleState,
-    Verdict,
-};
+pub use sessions::{RefreshLookup, SessionRecord};
+pub use throttles::{Attempt, Bucket, LockoutRule, ThrottleState, Verdict};
 pub use users::{NewUser, UserRecord};
+
+use std::sync::Arc;
 
 use time::OffsetDateTime;
 
-use crate::db::{on_conn, Db};
+use crate::db::{on_conn, Backend, Batcher, Tx};
+use sessions::Rotation;
+use throttles::ThrottleHit;
 
-impl Db {
+/// The database's tables, as methods. Cheap to clone (everything is shared).
+#[derive(Clone)]
+pub struct Store {
+    backend: Backend,
+    audit: AuditWriter,
+    rotations: Arc<Batcher<Rotation, Option<SessionRecord>>>,
+    throttle_hits: Arc<Batcher<ThrottleHit, ThrottleState>>,
+    login_attempts: Arc<Batcher<Attempt, Verdict>>,
+}
+
+impl Store {
+    /// Starts the audit writer and the batchers, on the current runtime if
+    /// there is one.
+    pub fn new(backend: Backend) -> Store {
+        Store {
+            audit: AuditWriter::spawn(backend.clone()),
+            rotations: Arc::new(Batcher::spawn(backend.clone(), |backend, rotations| {
+                Box::pin(async move { sessions::rotate_refresh_tokens(&backend, &rotations).await })
+            })),
+            throttle_hits: Arc::new(Batcher::spawn(backend.clone(), |backend, hits| {
+                Box::pin(async move { throttles::count_throttle_hits(&backend, &hits).await })
+            })),
+            login_attempts: Arc::new(Batcher::spawn(backend.clone(), |backend, attempts| {
+                Box::pin(async move { throttles::count_attempts(&backend, &attempts).await })
+            })),
+            backend,
+        }
+    }
+
+    pub fn backend(&self) -> &Backend {
+        &self.backend
+    }
+
+    /// A transaction for several writes that stand or fall together. On
+    /// SQLite it holds the one writer until it ends: nothing inside it may
+    /// wait for another write (an audit record is made after the commit).
+    pub async fn transaction(&self) -> sqlx::Result<Tx> {
+        self.backend.transaction().await
+    }
+
     /// Whether the database answers.
     pub async fn ping(&self) -> sqlx::Result<()> {
-        on_conn!(self.0.reader(), |pool| sqlx::query("SELECT 1")
+        on_conn!(self.backend.reader(), |pool| sqlx::query("SELECT 1")
             .execute(pool)
             .await
             .map(|done| done.rows_affected()))?;
         Ok(())
+    }
+
+    /// Whether every migration of this build is recorded as applied (by
+    /// sqlx, in `_sqlx_migrations`).
+    pub async fn migrations_applied(&self) -> sqlx::Result<bool> {
+        let applied: Vec<i64> = on_conn!(self.backend.reader(), |pool| sqlx::query_scalar(
+            "SELECT version FROM _sqlx_migrations WHERE success"
+        )
+        .fetch_all(pool)
+        .await)?;
+        Ok(self
+            .backend
+            .migrator()
+            .iter()
+            .all(|m| applied.contains(&m.version)))
+    }
+
+    /// Queues an audit row for the audit writer (stored with the next
+    /// batch), or stores it here when no writer runs.
+    pub async fn insert_audit_event(&self, row: AuditRow) {
+        if let Err(row) = self.audit.submit(row).await {
+            if let Err(e) =
+                audit::insert_audit_events(&self.backend, std::slice::from_ref(&row)).await
+            {
+                log::error!(target: "gatepass::audit", "audit event {} not stored: {e}", row.event);
+            }
+        }
+    }
+
+    /// Waits (up to 5 s) until every audit row queued so far is stored.
+    pub async fn flush_audit(&self) {
+        self.audit.flush().await;
+    }
+
+    /// Writes the audit rows still queued, then closes the connections.
+    pub async fn close(&self) {
+        self.flush_audit().await;
+        self.backend.close().await;
+    }
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.backend.name())
+            .finish()
     }
 }
 

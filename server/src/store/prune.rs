@@ -2,8 +2,8 @@
 //! refresh tokens they retired), expired reset tokens, idle throttle buckets,
 //! and audit events past their retention.
 
-use super::now_ms;
-use crate::db::{on_conn, Db};
+use super::{now_ms, Store};
+use crate::db::on_conn;
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Pruned {
@@ -13,7 +13,7 @@ pub struct Pruned {
     pub audit_events: u64,
 }
 
-impl Db {
+impl Store {
     /// `throttle_idle_ms`: how long after its window a bucket is kept.
     pub async fn prune(
         &self,
@@ -22,21 +22,21 @@ impl Db {
     ) -> sqlx::Result<Pruned> {
         let now = now_ms();
         // One statement at a time, so requests' writes go in between.
-        let sessions = on_conn!(self.0.writer().await, |pool| sqlx::query(
+        let sessions = on_conn!(self.backend.writer().await, |pool| sqlx::query(
             "DELETE FROM sessions WHERE ended_at IS NOT NULL OR expires_at <= $1"
         )
         .bind(now)
         .execute(pool)
         .await
         .map(|done| done.rows_affected()))?;
-        let resets = on_conn!(self.0.writer().await, |pool| sqlx::query(
+        let resets = on_conn!(self.backend.writer().await, |pool| sqlx::query(
             "DELETE FROM password_resets WHERE expires_at <= $1"
         )
         .bind(now)
         .execute(pool)
         .await
         .map(|done| done.rows_affected()))?;
-        let throttles = on_conn!(self.0.writer().await, |pool| sqlx::query(
+        let throttles = on_conn!(self.backend.writer().await, |pool| sqlx::query(
             "DELETE FROM throttles WHERE window_start <= $1 AND locked_until <= $2"
         )
         .bind(now - throttle_idle_ms)
@@ -44,7 +44,7 @@ impl Db {
         .execute(pool)
         .await
         .map(|done| done.rows_affected()))?;
-        let audit_events = on_conn!(self.0.writer().await, |pool| sqlx::query(
+        let audit_events = on_conn!(self.backend.writer().await, |pool| sqlx::query(
             "DELETE FROM audit_events WHERE at <= $1"
         )
         .bind(now - audit_retention_ms)

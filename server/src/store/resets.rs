@@ -1,9 +1,9 @@
 //! The `password_resets` table.
 
-use super::{now_ms, UserRecord};
-use crate::db::{on_conn, on_tx, Db, Tx};
+use super::{now_ms, Store, UserRecord};
+use crate::db::{on_conn, on_tx, Tx};
 
-impl Db {
+impl Store {
     /// Stores the user's reset token, replacing any earlier one.
     pub async fn put_reset_token(
         &self,
@@ -12,7 +12,7 @@ impl Db {
         ttl_ms: i64,
     ) -> sqlx::Result<()> {
         let now = now_ms();
-        on_conn!(self.0.writer().await, |pool| sqlx::query(
+        on_conn!(self.backend.writer().await, |pool| sqlx::query(
             "INSERT INTO password_resets (user_id, token_hash, created_at, expires_at)
              VALUES ($1, $2, $3, $4)
              ON CONFLICT (user_id) DO UPDATE
@@ -32,7 +32,7 @@ impl Db {
 
     /// The user an unexpired reset token belongs to (without using it up).
     pub async fn reset_token_user(&self, token_hash: &[u8]) -> sqlx::Result<Option<UserRecord>> {
-        on_conn!(self.0.reader(), |pool| sqlx::query_as(
+        on_conn!(self.backend.reader(), |pool| sqlx::query_as(
             "SELECT u.id, u.first_name, u.last_name, u.email, u.password_hash, u.created_at
                FROM password_resets r JOIN users u ON u.id = r.user_id
               WHERE r.token_hash = $1 AND r.expires_at > $2",

@@ -4,8 +4,9 @@ use gatepass_common::SessionInfo;
 
 use sqlx::QueryBuilder;
 
+use super::Store;
 use super::{now_ms, rfc3339, UserRecord};
-use crate::db::{on_conn, on_tx, Backend, Db, Tx};
+use crate::db::{on_conn, on_tx, Backend, Tx};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SessionRecord {
@@ -43,8 +44,6 @@ pub struct RefreshLookup {
     /// `None` when the token is the session's current one; otherwise when a
     /// rotation retired it.
     pub retired_at: Option<i64>,
-    pub current_hash: Vec<u8>,
-    pub current_sealed: Vec<u8>,
 }
 
 /// A user joined with one of their sessions.
@@ -59,7 +58,7 @@ struct UserSession {
 const SESSION_COLUMNS: &str =
     "s.id, s.user_id, s.created_at, s.last_used_at, s.expires_at, s.ended_at, s.user_agent";
 
-impl Db {
+impl Store {
     /// Starts the session `session_id` (a new UUID: the refresh token names
     /// it) whose current refresh token has `token_hash`.
     #[allow(clippy::too_many_arguments)]
@@ -104,24 +103,15 @@ impl Db {
         Ok(session)
     }
 
-    /// The user of a live session: what every protected route needs to know.
-    /// `None` when the session has ended, expired, or is not this user's.
-    ///
-    /// Answered from the session cache when it can be (see `cache.rs`: every
-    /// write through this server that ends a session invalidates it at once;
-    /// writes by other processes show within the cache's TTL), else with one
-    /// query.
+    /// The user of a live session, and when the session expires: what
+    /// every protected route needs to know. `None` when the session has
+    /// ended, expired, or is not this user's. One query.
     pub async fn live_session_user(
         &self,
         session_id: &str,
         user_id: &str,
-    ) -> sqlx::Result<Option<UserRecord>> {
-        let cache = self.0.sessions();
-        if let Some(user) = cache.get(session_id, user_id, now_ms()) {
-            return Ok(Some(user));
-        }
-        let ticket = cache.ticket();
-        let row: Option<UserSession> = on_conn!(self.0.reader(), |pool| sqlx::query_as(
+    ) -> sqlx::Result<Option<(UserRecord, i64)>> {
+        let row: Option<UserSession> = on_conn!(self.backend.reader(), |pool| sqlx::query_as(
             "SELECT u.id, u.first_name, u.last_name, u.email, u.password_hash, u.created_at,
                     s.expires_at AS s_expires_at, s.ended_at AS s_ended_at
              FROM sessions s JOIN users u ON u.id = s.user_id
@@ -132,55 +122,33 @@ impl Db {
         .fetch_optional(pool)
         .await)?;
         let now = now_ms();
-        let live = row.filter(|r| r.s_ended_at.is_none() && r.s_expires_at > now);
-        if let Some(live) = &live {
-            cache.put(ticket, session_id, &live.user, live.s_expires_at);
-        }
-        Ok(live.map(|r| r.user))
+        Ok(row
+            .filter(|r| r.s_ended_at.is_none() && r.s_expires_at > now)
+            .map(|r| (r.user, r.s_expires_at)))
     }
 
-    /// Finds the session a refresh token belongs to, whether the token is the
-    /// session's current one or one it retired. One query. `session_id`: the
-    /// session the token names; `None` for a token from before tokens named
-    /// their session, found by its hash alone.
+    /// Finds the session a refresh token belongs to, whether the token is
+    /// `session_id`'s current one or one it retired. One query.
     pub async fn find_refresh_token(
         &self,
-        session_id: Option<&str>,
+        session_id: &str,
         token_hash: &[u8],
     ) -> sqlx::Result<Option<RefreshLookup>> {
         // The NULL is typed so that PostgreSQL's UNION needs no guess.
-        let query = match session_id {
-            Some(_) => format!(
-                "SELECT {SESSION_COLUMNS}, CAST(NULL AS BIGINT) AS retired_at,
-                        s.current_hash, s.current_sealed
-                   FROM sessions s WHERE s.id = $1 AND s.current_hash = $2
-                 UNION ALL
-                 SELECT {SESSION_COLUMNS}, r.retired_at, s.current_hash, s.current_sealed
-                   FROM retired_refresh_tokens r JOIN sessions s ON s.id = r.session_id
-                  WHERE r.session_id = $1 AND r.hash = $2
-                 LIMIT 1"
-            ),
-            // `legacy_token = 1` as written in the partial index's WHERE, so
-            // that the index is used.
-            None => format!(
-                "SELECT {SESSION_COLUMNS}, CAST(NULL AS BIGINT) AS retired_at,
-                        s.current_hash, s.current_sealed
-                   FROM sessions s WHERE s.current_hash = $1 AND s.legacy_token = 1
-                 UNION ALL
-                 SELECT {SESSION_COLUMNS}, r.retired_at, s.current_hash, s.current_sealed
-                   FROM legacy_retired_refresh_tokens r JOIN sessions s ON s.id = r.session_id
-                  WHERE r.hash = $1
-                 LIMIT 1"
-            ),
-        };
-        on_conn!(self.0.reader(), |pool| {
-            let query = sqlx::query_as(&query);
-            let query = match session_id {
-                Some(id) => query.bind(id),
-                None => query,
-            };
-            query.bind(token_hash).fetch_optional(pool).await
-        })
+        let query = format!(
+            "SELECT {SESSION_COLUMNS}, CAST(NULL AS BIGINT) AS retired_at
+               FROM sessions s WHERE s.id = $1 AND s.current_hash = $2
+             UNION ALL
+             SELECT {SESSION_COLUMNS}, r.retired_at
+               FROM retired_refresh_tokens r JOIN sessions s ON s.id = r.session_id
+              WHERE r.session_id = $1 AND r.hash = $2
+             LIMIT 1"
+        );
+        on_conn!(self.backend.reader(), |pool| sqlx::query_as(&query)
+            .bind(session_id)
+            .bind(token_hash)
+            .fetch_optional(pool)
+            .await)
     }
 
     /// Rotates the refresh token `old_hash`, if it is the live session
@@ -189,7 +157,7 @@ impl Db {
     /// compare-and-swap: of two concurrent rotations of one token exactly one
     /// gets the session. The trigger files the old hash as retired. `None`:
     /// the token is retired, unknown, or its session over (see
-    /// [`Db::find_refresh_token`]). On SQLite, concurrent rotations are
+    /// [`Store::find_refresh_token`]). On SQLite, concurrent rotations are
     /// applied together (see `db/batch.rs`).
     pub async fn rotate_refresh_token(
         &self,
@@ -199,8 +167,7 @@ impl Db {
         new_sealed: &[u8],
         ttl_ms: i64,
     ) -> sqlx::Result<Option<SessionRecord>> {
-        self.0
-            .rotations()
+        self.rotations
             .run(Rotation {
                 session_id: session_id.to_owned(),
                 old_hash: old_hash.to_vec(),
@@ -216,7 +183,7 @@ impl Db {
         &self,
         session_id: &str,
     ) -> sqlx::Result<Option<(Vec<u8>, Vec<u8>)>> {
-        on_conn!(self.0.reader(), |pool| sqlx::query_as(
+        on_conn!(self.backend.reader(), |pool| sqlx::query_as(
             "SELECT current_hash, current_sealed FROM sessions
               WHERE id = $1 AND ended_at IS NULL AND expires_at > $2",
         )
@@ -228,21 +195,20 @@ impl Db {
 
     /// Ends one session. Returns whether it was live.
     pub async fn end_session(&self, session_id: &str) -> sqlx::Result<bool> {
-        let done = on_conn!(self.0.writer().await, |pool| sqlx::query(
+        let done = on_conn!(self.backend.writer().await, |pool| sqlx::query(
             "UPDATE sessions SET ended_at = $1 WHERE id = $2 AND ended_at IS NULL"
         )
         .bind(now_ms())
         .bind(session_id)
         .execute(pool)
         .await
-        .map(|done| done.rows_affected()));
-        self.0.sessions().invalidate_session(session_id);
-        Ok(done? == 1)
+        .map(|done| done.rows_affected()))?;
+        Ok(done == 1)
     }
 
     /// Ends one of `user_id`'s sessions; another user's session is left alone.
     pub async fn end_user_session(&self, user_id: &str, session_id: &str) -> sqlx::Result<bool> {
-        let done = on_conn!(self.0.writer().await, |pool| sqlx::query(
+        let done = on_conn!(self.backend.writer().await, |pool| sqlx::query(
             "UPDATE sessions SET ended_at = $1
               WHERE id = $2 AND user_id = $3 AND ended_at IS NULL",
         )
@@ -251,21 +217,18 @@ impl Db {
         .bind(user_id)
         .execute(pool)
         .await
-        .map(|done| done.rows_affected()));
-        self.0.sessions().invalidate_session(session_id);
-        Ok(done? == 1)
+        .map(|done| done.rows_affected()))?;
+        Ok(done == 1)
     }
 
     /// Ends every session of a user, except `keep` if given. Returns how many.
-    /// Often part of a transaction: the cache holds the user uncached for a
-    /// moment, so the rows before the commit cannot be cached meanwhile.
     pub async fn end_all_sessions(
         &self,
         tx: &mut Tx,
         user_id: &str,
         keep: Option<&str>,
     ) -> sqlx::Result<u64> {
-        let done = on_tx!(tx, |conn| sqlx::query(
+        on_tx!(tx, |conn| sqlx::query(
             "UPDATE sessions SET ended_at = $1
               WHERE user_id = $2 AND ended_at IS NULL AND ($3 IS NULL OR id <> $3)",
         )
@@ -274,9 +237,7 @@ impl Db {
         .bind(keep)
         .execute(conn)
         .await
-        .map(|done| done.rows_affected()));
-        self.0.sessions().invalidate_user(user_id);
-        done
+        .map(|done| done.rows_affected()))
     }
 
     /// The user's live sessions, most recently used first.
@@ -286,7 +247,7 @@ impl Db {
               WHERE s.user_id = $1 AND s.ended_at IS NULL AND s.expires_at > $2
               ORDER BY s.last_used_at DESC"
         );
-        on_conn!(self.0.reader(), |pool| sqlx::query_as(&query)
+        on_conn!(self.backend.reader(), |pool| sqlx::query_as(&query)
             .bind(user_id)
             .bind(now_ms())
             .fetch_all(pool)
@@ -294,7 +255,7 @@ impl Db {
     }
 }
 
-/// One refresh-token rotation (see [`Db::rotate_refresh_token`]).
+/// One refresh-token rotation (see [`Store::rotate_refresh_token`]).
 pub struct Rotation {
     session_id: String,
     old_hash: Vec<u8>,
@@ -313,7 +274,7 @@ struct Rotated {
 /// Applies `rotations` with one UPDATE: for each, the session it rotated, or
 /// `None`. Two rotations of one token in a batch update its row once; the
 /// one whose new hash the row holds is the one that rotated.
-pub async fn rotate_refresh_tokens(
+pub(super) async fn rotate_refresh_tokens(
     backend: &Backend,
     rotations: &[Rotation],
 ) -> sqlx::Result<Vec<Option<SessionRecord>>> {
@@ -332,7 +293,7 @@ pub async fn rotate_refresh_tokens(
             .push(
                 ") UPDATE sessions
                     SET current_hash = batch.new_hash, current_sealed = batch.new_sealed,
-                        expires_at = batch.expires_at, legacy_token = 0, last_used_at = ",
+                        expires_at = batch.expires_at, last_used_at = ",
             )
             .push_bind(now)
             .push(
@@ -361,120 +322,12 @@ pub async fn rotate_refresh_tokens(
 
 #[cfg(test)]
 mod tests {
-    use std::borrow::Cow;
-    use std::sync::Arc;
-
-    use rocket::tokio::sync::Mutex;
-    use sqlx::migrate::Migrator;
-    use sqlx::sqlite::SqliteConnectOptions;
-    use sqlx::ConnectOptions;
-
     use super::*;
     use crate::auth::opaque::{OpaqueTokens, Purpose};
-    use crate::cache::SessionCache;
     use crate::config::Secret;
-    use crate::db::Pool;
+    use crate::store::testing;
 
-    const BEFORE_NAMED_TOKENS: i64 = 20261129000003;
     const TTL_MS: i64 = 3_600_000;
-
-    /// A database migrated up to `before` only (all migrations if `None`).
-    async fn database(dir: &std::path::Path, before: Option<i64>) -> (Db, sqlx::SqlitePool) {
-        let options = SqliteConnectOptions::new()
-            .filename(dir.join("gatepass.db"))
-            .create_if_missing(true);
-        let pool = sqlx::SqlitePool::connect_with(options.clone())
-            .await
-            .unwrap();
-        let all = sqlx::migrate!("./migrations/sqlite");
-        let migrator = Migrator {
-            migrations: Cow::Owned(
-                all.migrations
-                    .iter()
-                    .filter(|m| before.is_none_or(|v| m.version <= v))
-                    .cloned()
-                    .collect(),
-            ),
-            ..all
-        };
-        migrator.run(&pool).await.unwrap();
-        let writer = Arc::new(Mutex::new(options.connect().await.unwrap()));
-        let backend = Backend::Sqlite {
-            pool: pool.clone(),
-            writer,
-        };
-        let cache = SessionCache::new(std::time::Duration::ZERO, 10);
-        (Db(Pool::new(backend, cache)), pool)
-    }
-
-    /// A session started before refresh tokens named their session keeps
-    /// working across the upgrade: found by hash, rotated once into a token
-    /// that names it, and its old token, replayed, is recognised as retired.
-    #[rocket::async_test]
-    async fn a_token_from_before_the_upgrade_rotates_and_its_replay_is_recognised() {
-        let dir = tempfile::tempdir().unwrap();
-        let opaque = OpaqueTokens::new(Secret::new(vec![7; 32]));
-        let old = OpaqueTokens::generate();
-        let old_hash = opaque.hash(Purpose::Refresh, &old);
-        {
-            let (_, pool) = database(dir.path(), Some(BEFORE_NAMED_TOKENS)).await;
-            sqlx::query("INSERT INTO users VALUES ('u1', 'Ada', 'L', 'ada@example.com', 'x', 0)")
-                .execute(&pool)
-                .await
-                .unwrap();
-            sqlx::query(
-                "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at,
-                                       current_hash, current_sealed)
-                 VALUES ('s1', 'u1', 0, 0, $1, $2, $3)",
-            )
-            .bind(now_ms() + TTL_MS)
-            .bind(&old_hash)
-            .bind(opaque.seal("s1", &old))
-            .execute(&pool)
-            .await
-            .unwrap();
-            pool.close().await;
-        }
-        let (db, _) = database(dir.path(), None).await;
-
-        let found = db
-            .find_refresh_token(None, &old_hash)
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(found.session.id, "s1");
-        assert_eq!(found.retired_at, None, "the session's current token");
-
-        let new = OpaqueTokens::generate_refresh("s1");
-        let new_hash = opaque.hash(Purpose::Refresh, &new);
-        let rotated = db
-            .rotate_refresh_token("s1", &old_hash, &new_hash, &opaque.seal("s1", &new), TTL_MS)
-            .await
-            .unwrap();
-        assert_eq!(rotated.map(|s| s.id).as_deref(), Some("s1"));
-
-        let replayed = db
-            .find_refresh_token(None, &old_hash)
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(replayed.session.id, "s1");
-        assert!(replayed.retired_at.is_some(), "the old token is retired");
-        let current = db
-            .find_refresh_token(Some("s1"), &new_hash)
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(current.retired_at, None);
-        assert_eq!(
-            db.find_refresh_token(None, &new_hash)
-                .await
-                .unwrap()
-                .map(|f| f.session.id),
-            None,
-            "a token that names its session is not looked up by hash alone"
-        );
-    }
 
     /// Rotations in one batch each rotate their own session; a second
     /// rotation of the same token in the batch gets nothing.
@@ -482,7 +335,7 @@ mod tests {
     async fn a_batch_rotates_each_session_once() {
         let dir = tempfile::tempdir().unwrap();
         let opaque = OpaqueTokens::new(Secret::new(vec![7; 32]));
-        let (db, pool) = database(dir.path(), None).await;
+        let (db, pool) = testing::store(dir.path()).await;
         sqlx::query("INSERT INTO users VALUES ('u1', 'Ada', 'L', 'ada@example.com', 'x', 0)")
             .execute(&pool)
             .await
@@ -492,7 +345,7 @@ mod tests {
             let id = format!("s{n}");
             let token = OpaqueTokens::generate_refresh(&id);
             let hash = opaque.hash(Purpose::Refresh, &token);
-            let mut tx = db.0.begin().await.unwrap();
+            let mut tx = db.transaction().await.unwrap();
             db.insert_session(
                 &mut tx,
                 &id,
@@ -518,7 +371,7 @@ mod tests {
                 });
             }
         }
-        let rotated = rotate_refresh_tokens(db.0.backend(), &jobs).await.unwrap();
+        let rotated = rotate_refresh_tokens(db.backend(), &jobs).await.unwrap();
         let ids: Vec<_> = rotated
             .iter()
             .map(|s| s.as_ref().map(|s| s.id.as_str()))

@@ -4,8 +4,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use sqlx::QueryBuilder;
 
-use super::now_ms;
-use crate::db::{on_conn, Backend, Db};
+use super::{now_ms, Store};
+use crate::db::{on_conn, Backend, Tx};
 
 /// A bucket's state after a hit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
@@ -15,14 +15,13 @@ pub struct ThrottleState {
     pub locked_until: i64,
 }
 
-impl Db {
+impl Store {
     /// Counts one hit in `bucket`'s window of `window_ms` (starting a new
     /// window when the old one has passed). Atomic in the database, so
     /// concurrent hits from several processes all count. On SQLite,
     /// concurrent hits are counted together (see `db/batch.rs`).
     pub async fn throttle_hit(&self, bucket: &str, window_ms: i64) -> sqlx::Result<ThrottleState> {
-        self.0
-            .throttle_hits()
+        self.throttle_hits
             .run(ThrottleHit {
                 bucket: bucket.to_owned(),
                 window_ms,
@@ -34,7 +33,7 @@ impl Db {
     pub async fn throttle_locked_until(&self, buckets: &[&str]) -> sqlx::Result<i64> {
         let mut latest = 0;
         for bucket in buckets {
-            let until: Option<i64> = on_conn!(self.0.reader(), |pool| sqlx::query_scalar(
+            let until: Option<i64> = on_conn!(self.backend.reader(), |pool| sqlx::query_scalar(
                 "SELECT locked_until FROM throttles WHERE bucket = $1"
             )
             .bind(bucket)
@@ -48,14 +47,14 @@ impl Db {
     /// Counts one login attempt in its buckets before its password is
     /// checked (see [`count_attempts`]; batched on SQLite).
     pub async fn throttle_attempt(&self, attempt: Attempt) -> sqlx::Result<Verdict> {
-        self.0.login_attempts().run(attempt).await
+        self.login_attempts.run(attempt).await
     }
 
     /// Gives back an attempt that turned out to be a success: the bucket
     /// counts failures, in effect, while it still counted every attempt
     /// before it knew. Nothing is given back during a lockout.
     pub async fn throttle_refund(&self, bucket: &str) -> sqlx::Result<()> {
-        on_conn!(self.0.writer().await, |pool| sqlx::query(
+        on_conn!(self.backend.writer().await, |pool| sqlx::query(
             "UPDATE throttles SET hits = hits - 1
               WHERE bucket = $1 AND hits > 0 AND locked_until <= $2"
         )
@@ -68,7 +67,7 @@ impl Db {
     }
 
     pub async fn throttle_clear(&self, bucket: &str) -> sqlx::Result<()> {
-        on_conn!(self.0.writer().await, |pool| sqlx::query(
+        on_conn!(self.backend.writer().await, |pool| sqlx::query(
             "DELETE FROM throttles WHERE bucket = $1"
         )
         .bind(bucket)
@@ -79,7 +78,7 @@ impl Db {
     }
 }
 
-/// One hit (see [`Db::throttle_hit`]).
+/// One hit (see [`Store::throttle_hit`]).
 pub struct ThrottleHit {
     bucket: String,
     window_ms: i64,
@@ -95,7 +94,7 @@ struct Counted {
 /// Counts `hits`: one upsert per window length, adding each bucket's number of
 /// hits at once. Each hit gets the count as it would have been had the hits
 /// been counted one by one, in order.
-pub async fn count_throttle_hits(
+pub(super) async fn count_throttle_hits(
     backend: &Backend,
     hits: &[ThrottleHit],
 ) -> sqlx::Result<Vec<ThrottleState>> {
@@ -294,7 +293,10 @@ struct NamedBucket {
 /// another process on the same file waits; PostgreSQL: `FOR UPDATE`, in
 /// bucket order). So however many attempts arrive at once, in however many
 /// server processes, at most a limit's worth are allowed.
-pub async fn count_attempts(backend: &Backend, attempts: &[Attempt]) -> sqlx::Result<Vec<Verdict>> {
+pub(super) async fn count_attempts(
+    backend: &Backend,
+    attempts: &[Attempt],
+) -> sqlx::Result<Vec<Verdict>> {
     let names: BTreeSet<&str> = attempts
         .iter()
         .flat_map(|a| a.buckets.iter().map(|(name, _)| name.as_str()))
@@ -352,28 +354,21 @@ pub async fn count_attempts(backend: &Backend, attempts: &[Attempt]) -> sqlx::Re
             Ok::<_, sqlx::Error>(verdicts)
         }};
     }
-    match backend {
-        Backend::Sqlite { writer, .. } => {
-            let mut writer = writer.lock().await;
-            let conn = &mut *writer;
-            sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
-            let counted = async { count_on!(conn, "") }.await;
-            let end = if counted.is_ok() {
-                "COMMIT"
-            } else {
-                "ROLLBACK"
-            };
-            sqlx::query(end).execute(&mut *conn).await?;
-            counted
+    // SQLite: `BEGIN IMMEDIATE` on the writer, so another process on the
+    // same file waits; PostgreSQL: the rows are locked in bucket order.
+    let mut tx = backend.transaction().await?;
+    let verdicts = match &mut tx {
+        Tx::Sqlite(tx) => {
+            let conn = tx.conn();
+            count_on!(conn, "")?
         }
-        Backend::Postgres(pool) => {
-            let mut tx = pool.begin().await?;
-            let conn = &mut *tx;
-            let verdicts = count_on!(conn, " FOR UPDATE")?;
-            tx.commit().await?;
-            Ok(verdicts)
+        Tx::Postgres(tx) => {
+            let conn = &mut ***tx;
+            count_on!(conn, " FOR UPDATE")?
         }
-    }
+    };
+    tx.commit().await?;
+    Ok(verdicts)
 }
 
 #[cfg(test)]

@@ -2,8 +2,8 @@
 
 use gatepass_common::{PublicProfile, User};
 
-use super::{is_unique_violation, now_ms, rfc3339};
-use crate::db::{on_conn, on_tx, Db, Tx};
+use super::{is_unique_violation, now_ms, rfc3339, Store};
+use crate::db::{on_conn, on_tx, Tx};
 use crate::validate;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -50,7 +50,7 @@ pub struct NewUser<'a> {
 
 const USER_COLUMNS: &str = "id, first_name, last_name, email, password_hash, created_at";
 
-impl Db {
+impl Store {
     /// Inserts a user; a taken email fails with a unique violation.
     pub async fn insert_user(&self, tx: &mut Tx, new: NewUser<'_>) -> sqlx::Result<UserRecord> {
         let user = UserRecord {
@@ -80,7 +80,7 @@ impl Db {
     /// `email` in its stored form ([`validate::stored_email`]).
     pub async fn user_by_email(&self, email: &str) -> sqlx::Result<Option<UserRecord>> {
         let query = format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1");
-        on_conn!(self.0.reader(), |pool| sqlx::query_as(&query)
+        on_conn!(self.backend.reader(), |pool| sqlx::query_as(&query)
             .bind(email)
             .fetch_optional(pool)
             .await)
@@ -88,14 +88,14 @@ impl Db {
 
     pub async fn user_by_id(&self, id: &str) -> sqlx::Result<Option<UserRecord>> {
         let query = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
-        on_conn!(self.0.reader(), |pool| sqlx::query_as(&query)
+        on_conn!(self.backend.reader(), |pool| sqlx::query_as(&query)
             .bind(id)
             .fetch_optional(pool)
             .await)
     }
 
-    /// Sets a new password hash (and forgets the user's cached sessions,
-    /// which carry the old one).
+    /// Sets a new password hash. (Cached sessions carry the old one: the
+    /// caller forgets them.)
     pub async fn set_password_hash(
         &self,
         tx: &mut Tx,
@@ -110,7 +110,6 @@ impl Db {
         .execute(conn)
         .await
         .map(|done| done.rows_affected()));
-        self.0.sessions().invalidate_user(user_id);
         done?;
         Ok(())
     }
@@ -126,7 +125,7 @@ impl Db {
     /// (an invisible character) keeps its old email and is named in the log,
     /// for an operator to decide: it can no longer sign in by that address.
     pub async fn renormalize_emails(&self) -> sqlx::Result<()> {
-        let pending: Vec<(String, String)> = on_conn!(self.0.reader(), |pool| {
+        let pending: Vec<(String, String)> = on_conn!(self.backend.reader(), |pool| {
             sqlx::query_as(
             "SELECT u.id, u.email FROM email_renormalization p JOIN users u ON u.id = p.user_id"
         )
@@ -137,7 +136,7 @@ impl Db {
             match validate::stored_email(&email) {
                 Ok(normal) if normal == email => {}
                 Ok(normal) => {
-                    let updated = on_conn!(self.0.writer().await, |pool| sqlx::query(
+                    let updated = on_conn!(self.backend.writer().await, |pool| sqlx::query(
                         "UPDATE users SET email = $1 WHERE id = $2 AND email = $3"
                     )
                     .bind(&normal)
@@ -147,7 +146,8 @@ impl Db {
                     .await
                     .map(|done| done.rows_affected()));
                     match updated {
-                        Ok(_) => self.0.sessions().invalidate_user(&user_id),
+                        // At start, before any session is cached.
+                        Ok(_) => {}
                         Err(e) if is_unique_violation(&e) => log::warn!(
                             target: "gatepass::db",
                             "user {user_id}: the normalised form of their email belongs to \
@@ -162,7 +162,7 @@ impl Db {
                      it is left as it was"
                 ),
             }
-            on_conn!(self.0.writer().await, |pool| sqlx::query(
+            on_conn!(self.backend.writer().await, |pool| sqlx::query(
                 "DELETE FROM email_renormalization WHERE user_id = $1"
             )
             .bind(&user_id)
@@ -176,35 +176,10 @@ impl Db {
 
 #[cfg(test)]
 mod tests {
-    use std::borrow::Cow;
-    use std::sync::Arc;
-
-    use rocket::tokio::sync::Mutex;
-    use sqlx::migrate::Migrator;
-    use sqlx::sqlite::SqliteConnectOptions;
-    use sqlx::ConnectOptions;
-
-    use super::*;
-    use crate::cache::SessionCache;
-    use crate::db::{Backend, Pool};
+    use crate::store::testing::{migrate, open, store_on};
 
     /// The last migration before emails had their normal form.
     const BEFORE_NORMAL_FORM: i64 = 20261129000005;
-
-    async fn migrate(pool: &sqlx::SqlitePool, up_to: Option<i64>) {
-        let all = sqlx::migrate!("./migrations/sqlite");
-        let migrator = Migrator {
-            migrations: Cow::Owned(
-                all.migrations
-                    .iter()
-                    .filter(|m| up_to.is_none_or(|v| m.version <= v))
-                    .cloned()
-                    .collect(),
-            ),
-            ..all
-        };
-        migrator.run(pool).await.unwrap();
-    }
 
     async fn emails(pool: &sqlx::SqlitePool) -> Vec<(String, String)> {
         sqlx::query_as("SELECT id, email FROM users ORDER BY id")
@@ -219,12 +194,7 @@ mod tests {
     #[rocket::async_test]
     async fn emails_stored_before_the_normal_form_are_rewritten_once() {
         let dir = tempfile::tempdir().unwrap();
-        let options = SqliteConnectOptions::new()
-            .filename(dir.path().join("gatepass.db"))
-            .create_if_missing(true);
-        let pool = sqlx::SqlitePool::connect_with(options.clone())
-            .await
-            .unwrap();
+        let (pool, options) = open(dir.path()).await;
         migrate(&pool, Some(BEFORE_NORMAL_FORM)).await;
         let old_rows = [
             ("1", "ada@example.com"),
@@ -254,13 +224,7 @@ mod tests {
         let listed: Vec<&str> = listed.iter().map(|(id,)| id.as_str()).collect();
         assert_eq!(listed, ["2", "3", "4", "5", "6"], "every non-ASCII row");
 
-        let writer = Arc::new(Mutex::new(options.connect().await.unwrap()));
-        let backend = Backend::Sqlite {
-            pool: pool.clone(),
-            writer,
-        };
-        let cache = SessionCache::new(std::time::Duration::ZERO, 10);
-        let db = Db(Pool::new(backend, cache));
+        let db = store_on(&pool, &options).await;
         db.renormalize_emails().await.unwrap();
         let expected = [
             ("1", "ada@example.com"),
