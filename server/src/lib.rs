@@ -1,8 +1,11 @@
-//! gatepass-server: the `/api/users` authentication API on Rocket and SQLite.
+//! gatepass-server: the `/api/users` authentication API on Rocket, with
+//! SQLite (one process) or PostgreSQL (several) underneath.
 //!
-//! A request's path: `routes/` (handler) -> `auth/guards.rs` (who is asking)
-//! -> `store/` (SQL) -> the database, with every failure flowing back as one
-//! [`error::ApiError`].
+//! A request's path: `routes/` (the handler and its guards in
+//! `routes/guards.rs`) -> the domain layer (`accounts/`, `sessions/`,
+//! `throttle.rs`) -> `store/` (the SQL) -> `db/` (connections) -> the
+//! database, with every failure flowing back as one [`error::ApiError`].
+//! ARCHITECTURE.md walks one request through them.
 
 pub mod accounts;
 pub mod audit;
