@@ -47,7 +47,7 @@ impl<'r> FromRequest<'r> for AllowedOrigin {
 
     async fn from_request(request: &'r Request<'_>) -> Outcome<Self, ApiError> {
         let allowed = AppState::of(request)
-            .map(|state| origin_allowed(request, &state.config.cors_origins))
+            .map(|state| origin_allowed(request, &state.config.server.cors_origins))
             .unwrap_or(false);
         if allowed {
             Outcome::Success(AllowedOrigin)

@@ -63,9 +63,9 @@ async fn serve() -> ExitCode {
     log::info!(
         target: "gatepass::config",
         "data folder {}, access tokens live {:?}, refresh tokens {:?}",
-        config.data_dir.display(),
-        config.access_token_ttl,
-        config.refresh_token_ttl
+        config.server.data_dir.display(),
+        config.tokens.access_token_ttl,
+        config.tokens.refresh_token_ttl
     );
     let server = match gatepass_server::build(config) {
         Ok(server) => server,

@@ -1,4 +1,5 @@
-//! Abuse limits: `max/window` settings such as `5/15m`.
+//! Abuse limits: `max/window` settings such as `5/15m` (the settings
+//! themselves are declared in `settings.rs`).
 
 use std::time::Duration;
 
@@ -40,36 +41,6 @@ pub fn parse_limit(text: &str) -> Result<Limit, String> {
         return Err(format!("{text:?}: the window must be longer than zero"));
     }
     Ok(Limit { max, window })
-}
-
-/// Every throttle the server applies (OWASP ASVS V2.2.1).
-#[derive(Debug, Clone)]
-pub struct Limits {
-    /// Failed logins per account (known or not).
-    pub login_account: Limit,
-    /// Failed logins per client address.
-    pub login_address: Limit,
-    /// The first lockout; each further failure doubles it (up to a day).
-    pub lockout_base: Duration,
-    pub signup_address: Limit,
-    pub forgot_address: Limit,
-    pub reauth_address: Limit,
-    /// At most one reset mail per account in this time (silently).
-    pub forgot_cooldown: Duration,
-}
-
-impl Default for Limits {
-    fn default() -> Limits {
-        Limits {
-            login_account: Limit::new(5, 15 * 60),
-            login_address: Limit::new(50, 15 * 60),
-            lockout_base: Duration::from_secs(60),
-            signup_address: Limit::new(20, 60 * 60),
-            forgot_address: Limit::new(20, 60 * 60),
-            reauth_address: Limit::new(1000, 15 * 60),
-            forgot_cooldown: Duration::from_secs(60),
-        }
-    }
 }
 
 #[cfg(test)]

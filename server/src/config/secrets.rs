@@ -3,14 +3,33 @@
 //! restart.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use rand::RngCore;
 
-use super::{invalid, ConfigError, Secret, MIN_SECRET_BYTES};
+use super::{invalid, ConfigError, MIN_SECRET_BYTES};
 
 const SECRETS_FILE: &str = "secrets.json";
+
+/// A key that must never be printed: `Debug` shows only its length.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(Vec<u8>);
+
+impl Secret {
+    pub fn new(bytes: Vec<u8>) -> Self {
+        Secret(bytes)
+    }
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Secret({} bytes)", self.0.len())
+    }
+}
 
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Stored {
@@ -18,39 +37,53 @@ struct Stored {
     refresh_token_secret: String,
 }
 
-pub(super) fn resolve(
-    data_dir: &Path,
-    access: Option<String>,
-    refresh: Option<String>,
-    notices: &mut Vec<String>,
-) -> Result<(Secret, Secret), ConfigError> {
-    let access = access
-        .map(|s| checked("AUTH_ACCESS_TOKEN_SECRET", s))
-        .transpose()?;
-    let refresh = refresh
-        .map(|s| checked("AUTH_REFRESH_TOKEN_SECRET", s))
-        .transpose()?;
-    if let (Some(a), Some(r)) = (&access, &refresh) {
-        return Ok((a.clone(), r.clone()));
-    }
-    let stored = load_or_generate(data_dir, notices)?;
-    Ok((
-        access.unwrap_or_else(|| Secret::new(stored.access_token_secret.into_bytes())),
-        refresh.unwrap_or_else(|| Secret::new(stored.refresh_token_secret.into_bytes())),
-    ))
+/// The signing keys' default: the secrets file in the data folder, read (or
+/// written) at most once, and only if a key is not configured.
+pub struct Generated {
+    data_dir: PathBuf,
+    stored: Option<Stored>,
+    /// What was done on the operator's behalf, to log.
+    pub notices: Vec<String>,
 }
 
-fn checked(name: &'static str, value: String) -> Result<Secret, ConfigError> {
-    if value.len() < MIN_SECRET_BYTES {
-        return Err(invalid(
-            name,
-            format!(
-                "must be at least {MIN_SECRET_BYTES} bytes (got {}); generate one with: openssl rand -base64 48",
-                value.len()
-            ),
+impl Generated {
+    pub fn new(data_dir: &Path) -> Generated {
+        Generated {
+            data_dir: data_dir.to_owned(),
+            stored: None,
+            notices: Vec::new(),
+        }
+    }
+
+    pub fn access(&mut self) -> Result<Secret, ConfigError> {
+        Ok(Secret::new(
+            self.stored()?.access_token_secret.as_bytes().to_vec(),
+        ))
+    }
+
+    pub fn refresh(&mut self) -> Result<Secret, ConfigError> {
+        Ok(Secret::new(
+            self.stored()?.refresh_token_secret.as_bytes().to_vec(),
+        ))
+    }
+
+    fn stored(&mut self) -> Result<&Stored, ConfigError> {
+        if self.stored.is_none() {
+            self.stored = Some(load_or_generate(&self.data_dir, &mut self.notices)?);
+        }
+        Ok(self.stored.as_ref().expect("just stored"))
+    }
+}
+
+/// The check of a configured key.
+pub fn long_enough(secret: &Secret) -> Result<(), String> {
+    let len = secret.expose().len();
+    if len < MIN_SECRET_BYTES {
+        return Err(format!(
+            "must be at least {MIN_SECRET_BYTES} bytes (got {len}); generate one with: openssl rand -base64 48"
         ));
     }
-    Ok(Secret::new(value.into_bytes()))
+    Ok(())
 }
 
 fn load_or_generate(data_dir: &Path, notices: &mut Vec<String>) -> Result<Stored, ConfigError> {
@@ -118,11 +151,13 @@ mod tests {
     #[test]
     fn generated_once_then_reused_with_mode_0600() {
         let dir = tempfile::tempdir().unwrap();
-        let mut notices = Vec::new();
-        let first = resolve(dir.path(), None, None, &mut notices).unwrap();
-        assert_eq!(notices.len(), 1);
-        let again = resolve(dir.path(), None, None, &mut Vec::new()).unwrap();
-        assert_eq!(first, again);
+        let mut generated = Generated::new(dir.path());
+        let first = (generated.access().unwrap(), generated.refresh().unwrap());
+        assert_eq!(generated.notices.len(), 1);
+        assert_ne!(first.0, first.1);
+        let mut again = Generated::new(dir.path());
+        assert_eq!((again.access().unwrap(), again.refresh().unwrap()), first);
+        assert!(again.notices.is_empty());
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -135,19 +170,17 @@ mod tests {
     }
 
     #[test]
-    fn configured_secrets_win() {
+    fn nothing_is_written_until_a_key_is_asked_for() {
         let dir = tempfile::tempdir().unwrap();
-        let a = "a".repeat(32);
-        let r = "r".repeat(40);
-        let (access, refresh) = resolve(
-            dir.path(),
-            Some(a.clone()),
-            Some(r.clone()),
-            &mut Vec::new(),
-        )
-        .unwrap();
-        assert_eq!(access.expose(), a.as_bytes());
-        assert_eq!(refresh.expose(), r.as_bytes());
+        let _ = Generated::new(dir.path());
         assert!(!dir.path().join(SECRETS_FILE).exists());
+    }
+
+    #[test]
+    fn short_keys_are_refused() {
+        assert!(long_enough(&Secret::new(vec![b'a'; 31]))
+            .unwrap_err()
+            .contains("32"));
+        assert!(long_enough(&Secret::new(vec![b'a'; 32])).is_ok());
     }
 }

@@ -42,7 +42,7 @@ pub enum MailError {
 
 impl Mailer {
     pub fn new(config: &Config) -> Result<Mailer, MailError> {
-        match &config.mail {
+        match &config.mail.transport {
             MailConfig::Outbox(dir) => Ok(Mailer::Outbox(dir.clone())),
             MailConfig::Smtp(smtp) => {
                 let builder = match smtp.tls {
@@ -68,7 +68,7 @@ impl Mailer {
 
     /// Where mail goes, for the start-up log.
     pub fn describe(&self, config: &Config) -> String {
-        match (&config.mail, self) {
+        match (&config.mail.transport, self) {
             (MailConfig::Smtp(smtp), _) => {
                 format!("SMTP {}:{} ({:?})", smtp.host, smtp.port, smtp.tls)
             }
