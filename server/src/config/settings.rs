@@ -179,8 +179,8 @@ settings! {
     }
 
     /// What the database pool is opened with. Merged whole under
-    /// `databases.gatepass` (see `Config::rocket_figment`), where the pool's
-    /// `init` extracts it: the pool has no defaults of its own.
+    /// `databases.gatepass` (see `Config::rocket_figment`), for the pool's
+    /// `init` to extract: every default is here, none in the pool.
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     pub struct DatabaseSettings(data_dir: &Path, pool: PoolKeys) {
         /// the database: `sqlite:` or `postgres://user:password@host:port/db` (see
