@@ -26,11 +26,6 @@ use sqlx::{PgPool, Postgres, SqliteConnection, SqlitePool};
 
 pub use batch::{Apply, Batcher};
 
-/// Read by nobody any more: the session cache is the domain layer's, made
-/// from the typed configuration. Kept until `Config::rocket_figment` stops
-/// merging it (the settings rework).
-pub const SESSION_CACHE_TTL_KEY: &str = "session_cache_ttl_ms";
-
 /// The migrations of this build, per backend: run at start, and checked by
 /// `/health/ready`.
 pub static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");

@@ -41,10 +41,11 @@ pub const SYNCHRONOUS_KEY: &str = "synchronous";
 pub async fn connect(config: &rocket_db_pools::Config, figment: &Figment) -> sqlx::Result<Backend> {
     let mut options: SqliteConnectOptions = config.url.parse()?;
     // WAL (set in `prepare`) with `normal` skips the fsync at each commit;
-    // see `Config::db_synchronous` for what that trades.
+    // see `GATEPASS_DB_SYNCHRONOUS` in config/settings.rs for what that
+    // trades. The typed configuration always sets it; `full` if not.
     let synchronous = match figment.extract_inner::<String>(SYNCHRONOUS_KEY).as_deref() {
-        Ok("full") => SqliteSynchronous::Full,
-        _ => SqliteSynchronous::Normal,
+        Ok("normal") => SqliteSynchronous::Normal,
+        _ => SqliteSynchronous::Full,
     };
     options = options
         .synchronous(synchronous)
