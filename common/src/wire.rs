@@ -2,75 +2,91 @@
 //!
 //! Request fields default to empty so a missing field reaches the server's
 //! validation (a 422 naming the field) instead of failing deserialisation.
+//! The `#[serde(default)]` is on each field, not on the struct: utoipa turns a
+//! struct-level one into `default: ""` in the OpenAPI description, which
+//! contradicts the fields' own `minLength` (an invalid description), and the
+//! empty value is no default a client should send anyway.
 
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase")]
 pub struct SignupRequest {
     #[cfg_attr(
         feature = "openapi",
         schema(required, min_length = 1, max_length = 100, example = "Ada")
     )]
+    #[serde(default)]
     pub first_name: String,
     #[cfg_attr(
         feature = "openapi",
         schema(required, min_length = 1, max_length = 100, example = "Lovelace")
     )]
+    #[serde(default)]
     pub last_name: String,
     #[cfg_attr(feature = "openapi", schema(required, format = Email, max_length = 254, example = "ada@example.com"))]
+    #[serde(default)]
     pub email: String,
     /// At least 8 characters, at most 72 bytes in UTF-8, not a common password.
     #[cfg_attr(feature = "openapi", schema(required, format = Password, min_length = 8, max_length = 72))]
+    #[serde(default)]
     pub password: String,
     /// When present, must equal `password`.
     #[cfg_attr(feature = "openapi", schema(format = Password))]
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_confirm: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase")]
 pub struct LoginRequest {
     #[cfg_attr(feature = "openapi", schema(required, format = Email, max_length = 254, example = "ada@example.com"))]
+    #[serde(default)]
     pub email: String,
     #[cfg_attr(feature = "openapi", schema(required, format = Password, max_length = 1024))]
+    #[serde(default)]
     pub password: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase")]
 pub struct ForgotPasswordRequest {
     #[cfg_attr(feature = "openapi", schema(required, format = Email, max_length = 254, example = "ada@example.com"))]
+    #[serde(default)]
     pub email: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase")]
 pub struct ResetPasswordRequest {
     /// At least 8 characters, at most 72 bytes in UTF-8, not a common password.
     #[cfg_attr(feature = "openapi", schema(required, format = Password, min_length = 8, max_length = 72))]
+    #[serde(default)]
     pub password: String,
     /// Must equal `password`.
     #[cfg_attr(feature = "openapi", schema(required, format = Password))]
+    #[serde(default)]
     pub password_confirm: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase")]
 pub struct ChangePasswordRequest {
     #[cfg_attr(feature = "openapi", schema(required, format = Password))]
+    #[serde(default)]
     pub current_password: String,
     /// The new password: at least 8 characters, at most 72 bytes in UTF-8, not a common password.
     #[cfg_attr(feature = "openapi", schema(required, format = Password, min_length = 8, max_length = 72))]
+    #[serde(default)]
     pub password: String,
     /// Must equal `password`.
     #[cfg_attr(feature = "openapi", schema(required, format = Password))]
+    #[serde(default)]
     pub password_confirm: String,
 }
 

@@ -2,8 +2,11 @@
 # Fuzzes gatepass-server against its own OpenAPI description with schemathesis:
 # no 5xx, and no status, content type, body or header the description does not
 # allow. Bounded: a fixed number of examples per operation and a time limit.
+# First, the description the server serves must be a valid OpenAPI document
+# (openapi-spec-validator): a fuzzer reads an invalid one its own way.
 #
 #   tests/fuzz/run.sh            # from anywhere; exits non-zero on any finding
+#   tests/fuzz/run.sh validate   # only the validation
 #
 # Settings (environment): FUZZ_MAX_EXAMPLES (30), FUZZ_TIME_LIMIT seconds (900),
 # FUZZ_SEED (fixed, for reproducible CI runs), FUZZ_CHECKS (schemathesis
@@ -13,6 +16,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 SCHEMATHESIS_VERSION=4.32.5
+VALIDATOR_VERSION=0.9.0
 MAX_EXAMPLES=${FUZZ_MAX_EXAMPLES:-30}
 TIME_LIMIT=${FUZZ_TIME_LIMIT:-900}
 SEED=${FUZZ_SEED:-20260101}
@@ -20,9 +24,16 @@ CHECKS=${FUZZ_CHECKS:-not_a_server_error,status_code_conformance,content_type_co
 VENV=$ROOT/target/fuzz-venv
 REPORT_DIR=$ROOT/target/fuzz-report
 
+case ${1:-} in
+    "") VALIDATE_ONLY= ;;
+    validate) VALIDATE_ONLY=1 ;;
+    *) echo "usage: $0 [validate]" >&2; exit 2 ;;
+esac
+
 PYTHON=${PYTHON:-$(command -v python3.11 || command -v python3)}
-if ! "$VENV/bin/schemathesis" --version 2>/dev/null | grep -qF "$SCHEMATHESIS_VERSION"; then
-    echo "fuzz: installing schemathesis $SCHEMATHESIS_VERSION into $VENV"
+if ! "$VENV/bin/schemathesis" --version 2>/dev/null | grep -qF "$SCHEMATHESIS_VERSION" ||
+    ! "$VENV/bin/openapi-spec-validator" --version 2>/dev/null | grep -qF "$VALIDATOR_VERSION"; then
+    echo "fuzz: installing schemathesis $SCHEMATHESIS_VERSION and openapi-spec-validator $VALIDATOR_VERSION into $VENV"
     "$PYTHON" -m venv "$VENV"
     "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$ROOT/tests/fuzz/requirements.txt"
 fi
@@ -83,9 +94,17 @@ if [ -z "$URL" ]; then
     cat "$DATA/server.log" >&2
     exit 1
 fi
+mkdir -p "$REPORT_DIR"
+"$VENV/bin/python" -c 'import sys, urllib.request; open(sys.argv[2], "wb").write(urllib.request.urlopen(sys.argv[1]).read())' \
+    "$URL/api/openapi.json" "$REPORT_DIR/openapi.json"
+if ! "$VENV/bin/openapi-spec-validator" "$REPORT_DIR/openapi.json"; then
+    echo "fuzz: $URL/api/openapi.json is not a valid OpenAPI description (openapi-spec-validator $VALIDATOR_VERSION)" >&2
+    exit 1
+fi
+[ -z "$VALIDATE_ONLY" ] || exit 0
+
 echo "fuzz: gatepass-server at $URL, schemathesis $SCHEMATHESIS_VERSION, $MAX_EXAMPLES examples per operation, seed $SEED"
 
-mkdir -p "$REPORT_DIR"
 # Hypothesis keeps its example database in the working directory: under target/.
 cd "$REPORT_DIR"
 status=0
