@@ -51,6 +51,7 @@ impl Drop for TlsCluster {
             .arg("stop")
             .arg(self.dir.path())
             .stdout(Stdio::null())
+            .stderr(Stdio::null())
             .status();
     }
 }
