@@ -61,7 +61,7 @@ pub fn build(config: Config) -> Result<Rocket<Build>, String> {
         .attach(database)
         .attach(logging::RequestLog)
         .attach(cors)
-        .attach(cors::SecurityHeaders)
+        .attach(cors::security_headers())
         .attach(AdHoc::on_liftoff("Announce", |rocket| {
             Box::pin(async move {
                 let config = rocket.config();
