@@ -6,6 +6,9 @@
 //! (README.md "## API").
 
 use gatepass_common::paths;
+use gatepass_server::db::Backend;
+use gatepass_server::store::Db;
+use rocket_db_pools::Database;
 use gatepass_server::Config;
 use rocket::http::{ContentType, Header, Method, Status};
 use rocket::local::asynchronous::{Client, LocalResponse};
@@ -28,16 +31,19 @@ struct TestServer {
 /// cheapest allowed cost so signups stay fast. `with_settings` is the
 /// configuration's own entry point for tests: it reads no environment.
 async fn server() -> TestServer {
+    server_with(&[]).await
+}
+
+/// [`server`], with more settings (`NAME`, value).
+async fn server_with(more: &[(&str, &str)]) -> TestServer {
     let data_dir = tempfile::tempdir().unwrap();
-    let config = Config::with_settings(
-        data_dir.path(),
-        &[
-            ("AUTH_BCRYPT_COST", "10"),
-            ("AUTH_CORS_ORIGINS", ALLOWED_ORIGIN),
-            ("AUTH_ACCESS_TOKEN_SECRET", ACCESS_SECRET),
-        ],
-    )
-    .unwrap();
+    let mut settings = vec![
+        ("AUTH_BCRYPT_COST", "10"),
+        ("AUTH_CORS_ORIGINS", ALLOWED_ORIGIN),
+        ("AUTH_ACCESS_TOKEN_SECRET", ACCESS_SECRET),
+    ];
+    settings.extend_from_slice(more);
+    let config = Config::with_settings(data_dir.path(), &settings).unwrap();
     let rocket = gatepass_server::build(config).unwrap();
     let client = Client::tracked(rocket).await.unwrap();
     TestServer {
@@ -454,4 +460,29 @@ async fn every_answer_carries_the_security_headers() {
         assert_eq!(headers.get("Cache-Control").count(), 1);
         assert_eq!(headers.get("X-Content-Type-Options").count(), 1);
     }
+}
+
+/// The typed database settings reach SQLite through Rocket's pool: every
+/// connection (the readers and the one writer) runs with the configured
+/// `synchronous`, `full` unless `normal` is asked for.
+#[rocket::async_test]
+async fn the_configured_durability_reaches_every_sqlite_connection() {
+    async fn synchronous_of(server: &TestServer) -> (i64, i64) {
+        let db = Db::fetch(server.client.rocket()).expect("the pool is attached");
+        let Backend::Sqlite { pool, writer } = db.0.backend() else {
+            panic!("the default database is SQLite");
+        };
+        let query = "PRAGMA synchronous";
+        let reader: i64 = sqlx::query_scalar(query).fetch_one(pool).await.unwrap();
+        let mut writer = writer.lock().await;
+        let writer: i64 = sqlx::query_scalar(query)
+            .fetch_one(&mut *writer)
+            .await
+            .unwrap();
+        (reader, writer)
+    }
+    // SQLite's numbers: 1 is NORMAL, 2 is FULL.
+    assert_eq!(synchronous_of(&server().await).await, (2, 2));
+    let normal = server_with(&[("GATEPASS_DB_SYNCHRONOUS", "normal")]).await;
+    assert_eq!(synchronous_of(&normal).await, (1, 1));
 }

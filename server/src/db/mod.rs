@@ -26,11 +26,13 @@ use sqlx::{PgPool, Postgres, SqliteConnection, SqlitePool};
 
 pub use batch::{Apply, Batcher};
 
+use crate::config::{DatabaseSettings, DatabaseUrl};
+
 /// The migrations of this build, per backend: run at start, and checked by
 /// `/health/ready`.
 pub static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 pub static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
-pub use sqlite::{checkpoint_forever, SYNCHRONOUS_KEY};
+pub use sqlite::checkpoint_forever;
 
 /// Which database, and its sqlx pools. Cheap to clone (the pools are shared).
 #[derive(Clone, Debug)]
@@ -214,16 +216,12 @@ impl Tx {
     }
 }
 
-/// Opens the database that `url` names, with rocket_db_pools' pool
-/// settings (`url`, `max_connections`, `connect_timeout`, ...).
-pub async fn connect(
-    config: &rocket_db_pools::Config,
-    figment: &rocket::figment::Figment,
-) -> sqlx::Result<Backend> {
-    if postgres::handles(&config.url) {
-        postgres::connect(config).await
-    } else {
-        sqlite::connect(config, figment).await
+/// Opens the database that the typed settings name, with their pool sizes
+/// and timeouts (rocket_db_pools' keys, read once by `config`).
+pub async fn connect(settings: &DatabaseSettings) -> sqlx::Result<Backend> {
+    match &settings.url {
+        DatabaseUrl::Postgres(url) => postgres::connect(url, settings).await,
+        DatabaseUrl::Sqlite { .. } => sqlite::connect(settings).await,
     }
 }
 

@@ -8,16 +8,12 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgPool};
 
 use super::Backend;
+use crate::config::DatabaseSettings;
 
-/// Whether `url` names a PostgreSQL database.
-pub fn handles(url: &str) -> bool {
-    url.starts_with("postgres://") || url.starts_with("postgresql://")
-}
-
-/// Opens the pool with rocket_db_pools' settings. Connections are checked
+/// Opens the pool on `url` with the pool settings. Connections are checked
 /// before use (sqlx's default): unlike a local file, a server can go away.
-pub async fn connect(config: &rocket_db_pools::Config) -> sqlx::Result<Backend> {
-    let options: PgConnectOptions = config.url.parse()?;
+pub async fn connect(url: &str, config: &DatabaseSettings) -> sqlx::Result<Backend> {
+    let options: PgConnectOptions = url.parse()?;
     let options = options.disable_statement_logging();
     // One connection first, because a pool reports every failure (refused,
     // wrong password, no such database) as a timeout. Named without the

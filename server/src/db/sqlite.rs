@@ -23,29 +23,24 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rocket::figment::Figment;
 use rocket::tokio::sync::Mutex;
 use sqlx::sqlite::{Sqlite, SqliteConnectOptions, SqliteSynchronous};
 use sqlx::{ConnectOptions, SqliteConnection, SqlitePool};
 
 use super::Backend;
-
-/// The figment key (under `databases.gatepass`) of SQLite's `synchronous`
-/// (`normal` or `full`).
-pub const SYNCHRONOUS_KEY: &str = "synchronous";
+use crate::config::{DatabaseSettings, DbSynchronous};
 
 /// Opens the two pools. Same settings as rocket_db_pools gives sqlx, except
 /// that a connection is not pinged before every use: that ping is one more
 /// round trip to the connection's worker thread, for a local file that
 /// cannot hang up.
-pub async fn connect(config: &rocket_db_pools::Config, figment: &Figment) -> sqlx::Result<Backend> {
-    let mut options: SqliteConnectOptions = config.url.parse()?;
+pub async fn connect(config: &DatabaseSettings) -> sqlx::Result<Backend> {
+    let mut options: SqliteConnectOptions = config.url.url().parse()?;
     // WAL (set in `prepare`) with `normal` skips the fsync at each commit;
-    // see `GATEPASS_DB_SYNCHRONOUS` in config/settings.rs for what that
-    // trades. The typed configuration always sets it; `full` if not.
-    let synchronous = match figment.extract_inner::<String>(SYNCHRONOUS_KEY).as_deref() {
-        Ok("normal") => SqliteSynchronous::Normal,
-        _ => SqliteSynchronous::Full,
+    // see `GATEPASS_DB_SYNCHRONOUS` in config/settings.rs for what that trades.
+    let synchronous = match config.synchronous {
+        DbSynchronous::Normal => SqliteSynchronous::Normal,
+        DbSynchronous::Full => SqliteSynchronous::Full,
     };
     options = options
         .synchronous(synchronous)

@@ -9,6 +9,7 @@ use rocket::{Build, Rocket};
 use rocket_db_pools::Database;
 
 use super::{Pruned, Store};
+use crate::config::DatabaseSettings;
 use crate::db::{self, Backend};
 
 #[derive(Database)]
@@ -24,8 +25,9 @@ impl rocket_db_pools::Pool for Store {
     type Error = rocket_db_pools::Error<sqlx::Error>;
 
     async fn init(figment: &Figment) -> Result<Self, Self::Error> {
-        let config = figment.extract::<rocket_db_pools::Config>()?;
-        let backend = db::connect(&config, figment)
+        // `Config::rocket_figment` put the typed settings here, whole.
+        let settings: DatabaseSettings = figment.extract()?;
+        let backend = db::connect(&settings)
             .await
             .map_err(rocket_db_pools::Error::Init)?;
         Ok(Store::new(backend))
