@@ -8,10 +8,10 @@
 use gatepass_common::paths;
 use gatepass_server::db::Backend;
 use gatepass_server::store::Db;
-use rocket_db_pools::Database;
 use gatepass_server::Config;
 use rocket::http::{ContentType, Header, Method, Status};
 use rocket::local::asynchronous::{Client, LocalResponse};
+use rocket_db_pools::Database;
 use serde_json::{json, Value};
 
 /// The one front-end origin the test server allows.
