@@ -64,14 +64,36 @@ impl Log for ServerLogger {
     }
 }
 
-/// Installs the logger; `GATEPASS_LOG` (error|warn|info|debug) sets the level.
-pub fn init() {
-    let level = std::env::var("GATEPASS_LOG")
-        .ok()
-        .and_then(|l| l.parse().ok())
-        .unwrap_or(LevelFilter::Info);
-    if log::set_boxed_logger(Box::new(ServerLogger { level })).is_ok() {
-        log::set_max_level(level);
+/// Installs the logger at the level `GATEPASS_LOG` names (`info` if unset).
+/// A value that names no level is refused (and `info` installed, so the
+/// caller can log the refusal): a typo must not silently change what an
+/// operator sees.
+pub fn init() -> Result<(), String> {
+    let level = std::env::var("GATEPASS_LOG").ok().map(|l| parse_level(&l));
+    let installed = match &level {
+        Some(Ok(level)) => *level,
+        _ => LevelFilter::Info,
+    };
+    if log::set_boxed_logger(Box::new(ServerLogger { level: installed })).is_ok() {
+        log::set_max_level(installed);
+    }
+    match level {
+        Some(Err(e)) => Err(format!("GATEPASS_LOG: {e}")),
+        _ => Ok(()),
+    }
+}
+
+/// `error`, `warn`, `info` or `debug`, in any case.
+fn parse_level(text: &str) -> Result<LevelFilter, String> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "error" => Ok(LevelFilter::Error),
+        "warn" => Ok(LevelFilter::Warn),
+        "info" => Ok(LevelFilter::Info),
+        "debug" => Ok(LevelFilter::Debug),
+        _ => Err(format!(
+            "must be error, warn, info or debug (got {:?})",
+            text.escape_debug().to_string()
+        )),
     }
 }
 

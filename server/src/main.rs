@@ -48,7 +48,11 @@ async fn serve() -> ExitCode {
     unsafe {
         libc::umask(0o077);
     }
-    logging::init();
+    if let Err(e) = logging::init() {
+        log::error!(target: "gatepass::config", "configuration error: {e}");
+        eprintln!("gatepass-server: configuration error: {e}");
+        return ExitCode::from(2);
+    }
     let config = match Config::load() {
         Ok(config) => config,
         Err(e) => {

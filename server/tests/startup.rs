@@ -49,6 +49,21 @@ fn a_bad_duration_is_refused_by_name() {
 }
 
 #[test]
+fn a_log_level_that_names_no_level_is_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = server()
+        .current_dir(dir.path())
+        .env("GATEPASS_DATA_DIR", dir.path())
+        .env("GATEPASS_LOG", "verbose")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("GATEPASS_LOG"), "{stderr}");
+    assert!(stderr.contains("error, warn, info or debug"), "{stderr}");
+}
+
+#[test]
 fn an_unreachable_postgres_is_named_without_its_password() {
     let dir = tempfile::tempdir().unwrap();
     // A port nothing listens on: bound, noted, released.
