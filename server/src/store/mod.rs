@@ -8,6 +8,8 @@
 //! the audit writer. `pool.rs` makes it Rocket's database pool.
 
 mod audit;
+#[cfg(test)]
+mod contract;
 mod pool;
 mod prune;
 mod resets;
