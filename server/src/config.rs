@@ -150,16 +150,67 @@ fn names() -> Vec<&'static str> {
         .collect()
 }
 
+/// What reading the configuration may do to the data folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// For a start: create the data folder and the generated secrets.
+    Start,
+    /// For `check-config`: touch nothing, only read what exists.
+    Check,
+}
+
+/// A configuration read without side effects ([`Config::check`]): every
+/// setting parsed and checked exactly as a start would, but the data folder
+/// and the generated secrets left as they are. It can only be described:
+/// where the secrets would be generated, it holds stand-ins, so it never
+/// reaches a server.
+pub struct Checked {
+    config: Config,
+    generated: Generated,
+}
+
+impl Checked {
+    /// Every setting read here with its effective value, as
+    /// [`Config::describe`] gives it, except that a secret taken from the
+    /// secrets file says so (and where one would be generated, that it will
+    /// be at the first start). Secrets and the database password redacted.
+    pub fn describe(&self) -> Vec<(&'static str, String)> {
+        let mut values = self.config.describe();
+        for (name, value) in &mut values {
+            if let Some(origin) = self.generated.origin(name) {
+                *value = origin;
+            }
+        }
+        values
+    }
+
+    /// What a start would do on the operator's behalf, or warn about.
+    pub fn notices(&self) -> &[String] {
+        &self.config.notices
+    }
+}
+
 impl Config {
     /// Reads `.env` (if present), the environment and `Rocket.toml`.
     pub fn load() -> Result<Config, ConfigError> {
+        Config::from_figment(&Config::figment()?)
+    }
+
+    /// Reads the configuration as [`Config::load`] does, through the same
+    /// parsing and checks, without creating the data folder or the secrets
+    /// file.
+    pub fn check() -> Result<Checked, ConfigError> {
+        Config::check_figment(&Config::figment()?)
+    }
+
+    fn figment() -> Result<Figment, ConfigError> {
         // A missing .env is normal; a malformed one is the operator's to fix.
         match dotenvy::dotenv() {
             Ok(_) => {}
             Err(e) if e.not_found() => {}
             Err(e) => return Err(invalid("the .env file", e.to_string())),
         }
-        Config::from_figment(&rocket::Config::figment())
+        Ok(rocket::Config::figment())
     }
 
     /// Reads the settings from `figment` (its top level, as Rocket.toml's
@@ -167,7 +218,14 @@ impl Config {
     /// keys from `databases.gatepass`.
     pub fn from_figment(figment: &Figment) -> Result<Config, ConfigError> {
         let written = Written::new(Written::environment(&names())?, figment.extract::<Dict>()?);
-        Config::read(&written, PoolKeys::from_figment(figment)?)
+        Config::read(&written, PoolKeys::from_figment(figment)?, Mode::Start)
+            .map(|checked| checked.config)
+    }
+
+    /// [`Config::from_figment`] without side effects (see [`Config::check`]).
+    pub fn check_figment(figment: &Figment) -> Result<Checked, ConfigError> {
+        let written = Written::new(Written::environment(&names())?, figment.extract::<Dict>()?);
+        Config::read(&written, PoolKeys::from_figment(figment)?, Mode::Check)
     }
 
     /// A configuration for tests and embedding: everything at its default in
@@ -177,6 +235,22 @@ impl Config {
         data_dir: &Path,
         settings: &[(&str, &str)],
     ) -> Result<Config, ConfigError> {
+        Config::given(data_dir, settings, Mode::Start).map(|checked| checked.config)
+    }
+
+    /// [`Config::with_settings`] without side effects (see [`Config::check`]).
+    pub fn check_settings(
+        data_dir: &Path,
+        settings: &[(&str, &str)],
+    ) -> Result<Checked, ConfigError> {
+        Config::given(data_dir, settings, Mode::Check)
+    }
+
+    fn given(
+        data_dir: &Path,
+        settings: &[(&str, &str)],
+        mode: Mode,
+    ) -> Result<Checked, ConfigError> {
         let names = names();
         let mut given = HashMap::from([("GATEPASS_DATA_DIR", data_dir.display().to_string())]);
         for (name, value) in settings {
@@ -190,17 +264,23 @@ impl Config {
         Config::read(
             &Written::new(given, Dict::new()),
             PoolKeys::from_figment(&figment)?,
+            mode,
         )
     }
 
-    fn read(written: &Written, pool: PoolKeys) -> Result<Config, ConfigError> {
+    /// The one reading of the settings, for a start and for a check alike;
+    /// only what it does to the data folder differs.
+    fn read(written: &Written, pool: PoolKeys, mode: Mode) -> Result<Checked, ConfigError> {
         let server = Server::read(written)?;
         let mut notices = Vec::new();
-        prepare_data_dir(&server.data_dir, &mut notices)?;
-        let mut generated = Generated::new(&server.data_dir);
+        prepare_data_dir(&server.data_dir, &mut notices, mode)?;
+        let mut generated = match mode {
+            Mode::Start => Generated::new(&server.data_dir),
+            Mode::Check => Generated::read_only(&server.data_dir),
+        };
         let tokens = Tokens::read(written, &mut generated)?;
         notices.append(&mut generated.notices);
-        Ok(Config {
+        let config = Config {
             mail: Mail::read(written, &server.data_dir)?,
             limits: Limits::read(written)?,
             database: DatabaseSettings::read(written, &server.data_dir, pool)?,
@@ -208,7 +288,8 @@ impl Config {
             tokens,
             issuer: "gatepass".to_owned(),
             notices,
-        })
+        };
+        Ok(Checked { config, generated })
     }
 
     /// Every setting read here with its effective value, group by group as
@@ -247,22 +328,49 @@ impl Config {
 /// Creates the data folder for this user alone (0700: it holds the SQLite
 /// database with its password hashes and emails, the generated secrets and
 /// the outbox), and warns about an existing one that lets other users in.
-fn prepare_data_dir(data_dir: &Path, notices: &mut Vec<String>) -> Result<(), ConfigError> {
+/// In [`Mode::Check`], creates nothing: a missing folder is noted, an
+/// existing one checked as a start would.
+fn prepare_data_dir(
+    data_dir: &Path,
+    notices: &mut Vec<String>,
+    mode: Mode,
+) -> Result<(), ConfigError> {
     let io_error = |what, source| ConfigError::Io {
         what,
         path: data_dir.to_owned(),
         source,
     };
+    if mode == Mode::Check {
+        match std::fs::metadata(data_dir) {
+            Ok(meta) if meta.is_dir() => {}
+            Ok(_) => {
+                return Err(io_error(
+                    "cannot create the data folder",
+                    std::io::Error::new(std::io::ErrorKind::AlreadyExists, "not a folder"),
+                ))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                notices.push(format!(
+                    "the data folder {} does not exist yet: it is created (mode 0700) at the first start",
+                    data_dir.display()
+                ));
+                return Ok(());
+            }
+            Err(e) => return Err(io_error("cannot read the data folder", e)),
+        }
+    }
     #[cfg(unix)]
     {
         use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
         // An existing folder is left as it is: the operator may share it on
         // purpose, so they are told rather than overruled.
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(data_dir)
-            .map_err(|e| io_error("cannot create the data folder", e))?;
+        if mode == Mode::Start {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(data_dir)
+                .map_err(|e| io_error("cannot create the data folder", e))?;
+        }
         let mode = std::fs::metadata(data_dir)
             .map_err(|e| io_error("cannot read the data folder", e))?
             .permissions()
@@ -277,8 +385,7 @@ fn prepare_data_dir(data_dir: &Path, notices: &mut Vec<String>) -> Result<(), Co
         }
     }
     #[cfg(not(unix))]
-    {
-        let _ = notices;
+    if mode == Mode::Start {
         std::fs::create_dir_all(data_dir)
             .map_err(|e| io_error("cannot create the data folder", e))?;
     }
@@ -472,7 +579,13 @@ mod tests {
             HashMap::from([("AUTH_BCRYPT_COST", "13".to_owned())]),
             figment.extract::<Dict>().unwrap(),
         );
-        let c = Config::read(&written, PoolKeys::from_figment(&figment).unwrap()).unwrap();
+        let c = Config::read(
+            &written,
+            PoolKeys::from_figment(&figment).unwrap(),
+            Mode::Start,
+        )
+        .unwrap()
+        .config;
         assert_eq!(c.server.data_dir, dir.path());
         assert_eq!(c.tokens.access_token_ttl, Duration::from_secs(300));
         assert_eq!(
@@ -631,6 +744,97 @@ mod tests {
         assert_eq!(value("AUTH_ACCESS_TOKEN_EXPIRY"), "2m");
         assert_eq!(value("AUTH_LOGIN_ACCOUNT_LIMIT"), "5/15m");
         assert_eq!(value("DATABASE_URL"), "postgres://gatepass:***@db/gatepass");
+    }
+
+    /// `check-config`'s reading: the same parsing, nothing created.
+    #[test]
+    fn a_check_creates_nothing_and_says_what_the_first_start_will() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let checked = Config::check_settings(&data, &[]).unwrap();
+        assert!(!data.exists(), "no data folder");
+        let described = checked.describe();
+        let names: Vec<&str> = described.iter().map(|(name, _)| *name).collect();
+        assert_eq!(names, super::names());
+        let value = |name| &described.iter().find(|(n, _)| *n == name).unwrap().1;
+        for name in ["AUTH_ACCESS_TOKEN_SECRET", "AUTH_REFRESH_TOKEN_SECRET"] {
+            assert_eq!(
+                value(name),
+                &format!(
+                    "(generated at first start into {})",
+                    data.join("secrets.json").display()
+                )
+            );
+        }
+        assert_eq!(value("AUTH_ACCESS_TOKEN_EXPIRY"), "2m");
+        assert!(
+            checked
+                .notices()
+                .iter()
+                .any(|n| n.contains("does not exist yet")),
+            "{:?}",
+            checked.notices()
+        );
+        assert!(!checked
+            .notices()
+            .iter()
+            .any(|n| n.contains("generated them")));
+    }
+
+    #[test]
+    fn a_check_reads_existing_secrets_and_configured_ones_redacted() {
+        let dir = tempfile::tempdir().unwrap();
+        let started = Config::with_settings(dir.path(), &[]).unwrap();
+        let checked = Config::check_settings(dir.path(), &[]).unwrap();
+        assert!(
+            !checked.notices().iter().any(|n| n.contains("generated")),
+            "{:?}",
+            checked.notices()
+        );
+        let text = format!("{:?}", checked.describe());
+        let access =
+            String::from_utf8_lossy(started.tokens.access_token_secret.expose()).into_owned();
+        assert!(!text.contains(&access), "{text}");
+        assert!(text.contains("(secret, from "), "{text}");
+
+        let configured = "k".repeat(48);
+        let checked =
+            Config::check_settings(dir.path(), &[("AUTH_ACCESS_TOKEN_SECRET", &configured)])
+                .unwrap();
+        let described = checked.describe();
+        let (_, value) = described
+            .iter()
+            .find(|(n, _)| *n == "AUTH_ACCESS_TOKEN_SECRET")
+            .unwrap();
+        assert_eq!(value, "(secret, 48 bytes)");
+        assert!(!format!("{described:?}").contains(&configured));
+    }
+
+    /// A check refuses exactly what a start refuses, with the same message.
+    #[test]
+    fn a_check_and_a_start_agree_on_errors() {
+        for (name, value) in [
+            ("AUTH_ACCESS_TOKEN_EXPIRY", "soon"),
+            ("AUTH_ACCESS_TOKEN_SECRET", "short"),
+            ("DATABASE_URL", "mysql://localhost/gatepass"),
+            ("AUTH_CORS_ORIGINS", "*"),
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            let checked = Config::check_settings(&dir.path().join("data"), &[(name, value)]);
+            let started = config(&[(name, value)]);
+            assert_eq!(
+                checked.err().map(|e| e.to_string()),
+                started.err().map(|e| e.to_string()),
+                "{name}={value}"
+            );
+        }
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("secrets.json"), "not json").unwrap();
+        let err = Config::check_settings(dir.path(), &[]).err().unwrap();
+        assert!(err.to_string().contains("secrets file"), "{err}");
+        let file = dir.path().join("secrets.json");
+        let err = Config::check_settings(&file, &[]).err().unwrap();
+        assert!(err.to_string().contains("data folder"), "{err}");
     }
 
     #[test]

@@ -39,9 +39,18 @@ struct Stored {
 
 /// The signing keys' default: the secrets file in the data folder, read (or
 /// written) at most once, and only if a key is not configured.
+///
+/// Read-only ([`Generated::read_only`], for `check-config`), a missing file
+/// is not written: the keys asked for are noted as to be generated at the
+/// first start, and stand-ins (never used to sign anything) take their place.
 pub struct Generated {
     data_dir: PathBuf,
+    write: bool,
     stored: Option<Stored>,
+    /// Whether the file existed (read) or not (written, or to be written).
+    found: bool,
+    /// The settings that took their value from the file.
+    asked: Vec<&'static str>,
     /// What was done on the operator's behalf, to log.
     pub notices: Vec<String>,
 }
@@ -50,26 +59,74 @@ impl Generated {
     pub fn new(data_dir: &Path) -> Generated {
         Generated {
             data_dir: data_dir.to_owned(),
+            write: true,
             stored: None,
+            found: false,
+            asked: Vec::new(),
             notices: Vec::new(),
         }
     }
 
+    /// Reads an existing secrets file, never writes one.
+    pub fn read_only(data_dir: &Path) -> Generated {
+        Generated {
+            write: false,
+            ..Generated::new(data_dir)
+        }
+    }
+
     pub fn access(&mut self) -> Result<Secret, ConfigError> {
+        self.asked.push("AUTH_ACCESS_TOKEN_SECRET");
         Ok(Secret::new(
             self.stored()?.access_token_secret.as_bytes().to_vec(),
         ))
     }
 
     pub fn refresh(&mut self) -> Result<Secret, ConfigError> {
+        self.asked.push("AUTH_REFRESH_TOKEN_SECRET");
         Ok(Secret::new(
             self.stored()?.refresh_token_secret.as_bytes().to_vec(),
         ))
     }
 
+    /// The secrets file's path.
+    pub fn path(&self) -> PathBuf {
+        self.data_dir.join(SECRETS_FILE)
+    }
+
+    /// How `name` got its value, when it came from the secrets file (for a
+    /// listing; never the value): read from it, or generated into it.
+    pub fn origin(&self, name: &str) -> Option<String> {
+        if !self.asked.contains(&name) {
+            return None;
+        }
+        let path = self.path();
+        Some(if self.found {
+            format!("(secret, from {})", path.display())
+        } else if self.write {
+            format!("(secret, generated into {})", path.display())
+        } else {
+            format!("(generated at first start into {})", path.display())
+        })
+    }
+
     fn stored(&mut self) -> Result<&Stored, ConfigError> {
         if self.stored.is_none() {
-            self.stored = Some(load_or_generate(&self.data_dir, &mut self.notices)?);
+            let path = self.path();
+            let stored = match load(&path)? {
+                Some(stored) => {
+                    self.found = true;
+                    stored
+                }
+                None if self.write => generate(&path, &mut self.notices)?,
+                // Stand-ins of the generated length: a read-only configuration
+                // is only described, never served.
+                None => Stored {
+                    access_token_secret: "-".repeat(GENERATED_LEN),
+                    refresh_token_secret: "-".repeat(GENERATED_LEN),
+                },
+            };
+            self.stored = Some(stored);
         }
         Ok(self.stored.as_ref().expect("just stored"))
     }
@@ -86,14 +143,9 @@ pub fn long_enough(secret: &Secret) -> Result<(), String> {
     Ok(())
 }
 
-fn load_or_generate(data_dir: &Path, notices: &mut Vec<String>) -> Result<Stored, ConfigError> {
-    let path = data_dir.join(SECRETS_FILE);
-    let io = |what, source| ConfigError::Io {
-        what,
-        path: path.clone(),
-        source,
-    };
-    match std::fs::read(&path) {
+/// The secrets file, if there is one.
+fn load(path: &Path) -> Result<Option<Stored>, ConfigError> {
+    match std::fs::read(path) {
         Ok(bytes) => {
             let stored: Stored = serde_json::from_slice(&bytes).map_err(|e| {
                 invalid(
@@ -109,33 +161,48 @@ fn load_or_generate(data_dir: &Path, notices: &mut Vec<String>) -> Result<Stored
                     format!("{} holds a short secret", path.display()),
                 ));
             }
-            Ok(stored)
+            Ok(Some(stored))
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let stored = Stored {
-                access_token_secret: random_secret(),
-                refresh_token_secret: random_secret(),
-            };
-            let json = serde_json::to_vec_pretty(&stored).expect("two strings serialise");
-            let mut options = std::fs::OpenOptions::new();
-            options.write(true).create_new(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-            let mut file = options
-                .open(&path)
-                .map_err(|e| io("cannot create the secrets file", e))?;
-            file.write_all(&json)
-                .and_then(|_| file.sync_all())
-                .map_err(|e| io("cannot write the secrets file", e))?;
-            notices.push(format!(
-                "no AUTH_ACCESS_TOKEN_SECRET / AUTH_REFRESH_TOKEN_SECRET configured: generated them and stored them in {} (mode 0600)",
-                path.display()
-            ));
-            Ok(stored)
-        }
-        Err(e) => Err(io("cannot read the secrets file", e)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(ConfigError::Io {
+            what: "cannot read the secrets file",
+            path: path.to_owned(),
+            source,
+        }),
     }
 }
+
+/// Writes a new secrets file (mode 0600); it must not exist yet.
+fn generate(path: &Path, notices: &mut Vec<String>) -> Result<Stored, ConfigError> {
+    let io = |what, source| ConfigError::Io {
+        what,
+        path: path.to_owned(),
+        source,
+    };
+    let stored = Stored {
+        access_token_secret: random_secret(),
+        refresh_token_secret: random_secret(),
+    };
+    let json = serde_json::to_vec_pretty(&stored).expect("two strings serialise");
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .map_err(|e| io("cannot create the secrets file", e))?;
+    file.write_all(&json)
+        .and_then(|_| file.sync_all())
+        .map_err(|e| io("cannot write the secrets file", e))?;
+    notices.push(format!(
+        "no AUTH_ACCESS_TOKEN_SECRET / AUTH_REFRESH_TOKEN_SECRET configured: generated them and stored them in {} (mode 0600)",
+        path.display()
+    ));
+    Ok(stored)
+}
+
+/// The length of a generated secret: 48 bytes, base64url.
+const GENERATED_LEN: usize = 64;
 
 /// 384 random bits, base64url.
 fn random_secret() -> String {
@@ -174,6 +241,43 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let _ = Generated::new(dir.path());
         assert!(!dir.path().join(SECRETS_FILE).exists());
+    }
+
+    #[test]
+    fn read_only_writes_nothing_and_says_what_first_start_would_do() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let mut generated = Generated::read_only(&data);
+        assert!(long_enough(&generated.access().unwrap()).is_ok());
+        assert!(generated.notices.is_empty());
+        assert!(!data.exists());
+        let origin = generated.origin("AUTH_ACCESS_TOKEN_SECRET").unwrap();
+        assert!(
+            origin.starts_with("(generated at first start into "),
+            "{origin}"
+        );
+        assert!(origin.contains("secrets.json"), "{origin}");
+        assert_eq!(generated.origin("AUTH_REFRESH_TOKEN_SECRET"), None);
+    }
+
+    #[test]
+    fn read_only_reads_an_existing_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = Generated::new(dir.path()).access().unwrap();
+        let mut generated = Generated::read_only(dir.path());
+        assert_eq!(generated.access().unwrap(), first);
+        let origin = generated.origin("AUTH_ACCESS_TOKEN_SECRET").unwrap();
+        assert!(origin.starts_with("(secret, from "), "{origin}");
+        assert!(!origin.contains(std::str::from_utf8(first.expose()).unwrap()));
+
+        std::fs::write(dir.path().join(SECRETS_FILE), "{}").unwrap();
+        let err = Generated::read_only(dir.path()).access().unwrap_err();
+        assert!(err.to_string().contains("secrets file"), "{err}");
+    }
+
+    #[test]
+    fn the_stand_in_is_as_long_as_a_generated_secret() {
+        assert_eq!(random_secret().len(), GENERATED_LEN);
     }
 
     #[test]
