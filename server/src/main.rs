@@ -1,9 +1,12 @@
 //! `gatepass-server`: reads the command line, then the configuration,
-//! reports it, and serves.
+//! reports it, and serves; or applies the migrations (`migrate`), or checks
+//! and prints the configuration (`check-config`).
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use gatepass_server::config::{SettingDoc, SETTINGS};
+use gatepass_server::db::{self, Backend};
 use gatepass_server::{logging, Config};
 
 /// The version and the commit it was built from (server/build.rs), in
@@ -25,6 +28,22 @@ struct Cli {
 enum Command {
     /// Serves the API (what `gatepass-server` alone does).
     Serve,
+    /// Applies the database migrations of this version, then exits.
+    ///
+    /// Safe while a server runs on the same database: on SQLite each
+    /// migration waits for the write lock, on PostgreSQL for sqlx's
+    /// migration lock.
+    Migrate,
+    /// Checks every setting and prints the effective configuration, secrets
+    /// redacted; exits 2 naming the first bad setting.
+    ///
+    /// Creates nothing: not the data folder, not the secrets file, not the
+    /// database.
+    CheckConfig {
+        /// One JSON object, setting name to value.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[rocket::main]
@@ -34,10 +53,22 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve().await,
+        Command::Migrate => migrate().await,
+        Command::CheckConfig { json } => check_config(json),
     }
 }
 
-async fn serve() -> ExitCode {
+/// Prints a configuration error as every command does, and its exit code.
+fn configuration_error(e: impl std::fmt::Display) -> ExitCode {
+    log::error!(target: "gatepass::config", "configuration error: {e}");
+    eprintln!("gatepass-server: configuration error: {e}");
+    ExitCode::from(2)
+}
+
+/// What `serve` and `migrate` do first: the file mask, the log, and the
+/// configuration (which creates the data folder and, if needed, the
+/// secrets); exit 2 on a bad setting.
+fn start() -> Result<Config, ExitCode> {
     // Before anything is created: nothing the server writes is for other
     // local users (the database with its password hashes and emails, the
     // generated secrets, mailed reset links). The mask also covers the files
@@ -48,22 +79,19 @@ async fn serve() -> ExitCode {
     unsafe {
         libc::umask(0o077);
     }
-    if let Err(e) = logging::init() {
-        log::error!(target: "gatepass::config", "configuration error: {e}");
-        eprintln!("gatepass-server: configuration error: {e}");
-        return ExitCode::from(2);
-    }
-    let config = match Config::load() {
-        Ok(config) => config,
-        Err(e) => {
-            log::error!(target: "gatepass::config", "configuration error: {e}");
-            eprintln!("gatepass-server: configuration error: {e}");
-            return ExitCode::from(2);
-        }
-    };
+    logging::init().map_err(configuration_error)?;
+    let config = Config::load().map_err(configuration_error)?;
     for notice in &config.notices {
         log::warn!(target: "gatepass::config", "{notice}");
     }
+    Ok(config)
+}
+
+async fn serve() -> ExitCode {
+    let config = match start() {
+        Ok(config) => config,
+        Err(code) => return code,
+    };
     log::info!(
         target: "gatepass::config",
         "data folder {}, access tokens live {:?}, refresh tokens {:?}",
@@ -87,5 +115,109 @@ async fn serve() -> ExitCode {
             log::error!(target: "gatepass::launch", "server failed: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Applies the migrations the database lacks and says which (or that it was
+/// already current); exit 1, naming the database (never its password), when
+/// it cannot be opened or migrated.
+async fn migrate() -> ExitCode {
+    let config = match start() {
+        Ok(config) => config,
+        Err(code) => return code,
+    };
+    let database = config.database.url.redacted();
+    let failed = |what: &str, e: &dyn std::fmt::Display| {
+        log::error!(target: "gatepass::db", "{what} {database}: {e}");
+        eprintln!("gatepass-server: {what} {database}: {e}");
+        ExitCode::FAILURE
+    };
+    let backend = match db::connect(&config.database).await {
+        Ok(backend) => backend,
+        Err(e) => return failed("cannot open the database", &e),
+    };
+    let before = applied_versions(&backend).await;
+    let prepared = db::prepare(&backend).await;
+    let after = applied_versions(&backend).await;
+    backend.close().await;
+    if let Err(e) = prepared {
+        return failed("cannot migrate the database", &e);
+    }
+    let migrator = backend.migrator();
+    let mut applied = 0;
+    // Those applied meanwhile: by this run (or by a server starting beside it).
+    for migration in migrator.iter() {
+        if !before.contains(&migration.version) && after.contains(&migration.version) {
+            println!("applied {} {}", migration.version, migration.description);
+            applied += 1;
+        }
+    }
+    let total = migrator.iter().count();
+    if applied == 0 {
+        println!("{database}: already current ({total} migrations)");
+    } else {
+        println!("{database}: current ({total} migrations, {applied} applied now)");
+    }
+    ExitCode::SUCCESS
+}
+
+/// The versions of the migrations applied to the database; none when it has
+/// no migration table yet.
+async fn applied_versions(backend: &Backend) -> Vec<i64> {
+    const APPLIED: &str = "SELECT version FROM _sqlx_migrations WHERE success";
+    let versions = match backend {
+        Backend::Sqlite { pool, .. } => sqlx::query_scalar(APPLIED).fetch_all(pool).await,
+        Backend::Postgres(pool) => sqlx::query_scalar(APPLIED).fetch_all(pool).await,
+    };
+    versions.unwrap_or_default()
+}
+
+/// Reads the configuration as `serve` would, without creating anything, and
+/// prints every setting with its effective value, secrets redacted.
+fn check_config(json: bool) -> ExitCode {
+    if let Err(e) = logging::init() {
+        return configuration_error(e);
+    }
+    // As the logger read it: from the environment, before `.env` is loaded.
+    let log_level = std::env::var("GATEPASS_LOG").ok();
+    let checked = match Config::check() {
+        Ok(checked) => checked,
+        Err(e) => return configuration_error(e),
+    };
+    for notice in checked.notices() {
+        log::warn!(target: "gatepass::config", "{notice}");
+    }
+    let mut values = checked.describe();
+    // The settings read elsewhere (the log level), in the README's order.
+    for setting in SETTINGS.iter().filter(|s| !s.read_here) {
+        let value = match setting.name {
+            "GATEPASS_LOG" => log_level.as_deref().map(|l| l.trim().to_ascii_lowercase()),
+            _ => None,
+        };
+        values.push((setting.name, value.unwrap_or_else(|| default_text(setting))));
+    }
+    if json {
+        let object: serde_json::Map<String, serde_json::Value> = values
+            .into_iter()
+            .map(|(name, value)| (name.to_owned(), value.into()))
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&object).expect("strings serialise")
+        );
+    } else {
+        let width = values.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
+        for (name, value) in values {
+            println!("{name:<width$}  {value}");
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+/// A setting's default as the README gives it.
+fn default_text(setting: &SettingDoc) -> String {
+    match setting.default {
+        gatepass_server::config::DefaultDoc::Value(value) => value.to_owned(),
+        gatepass_server::config::DefaultDoc::Text(text) => text.to_owned(),
     }
 }
