@@ -52,11 +52,23 @@ pub async fn store_on(pool: &SqlitePool, options: &SqliteConnectOptions) -> Stor
     })
 }
 
-/// A fully migrated store in `dir`, and a pool for looking at its tables.
+/// A fully migrated store in `dir`, opened exactly as the server opens its
+/// database (`db::connect` and `db::prepare` with the default settings:
+/// WAL, `synchronous = full`, the busy timeout, the separate writer), and a
+/// pool for looking at its tables.
 pub async fn store(dir: &Path) -> (Store, SqlitePool) {
-    let (pool, options) = open(dir).await;
-    migrate(&pool, None).await;
-    (store_on(&pool, &options).await, pool)
+    let config = crate::Config::with_settings(dir, &[]).expect("the default settings");
+    let backend = crate::db::connect(&config.database)
+        .await
+        .expect("open the test database");
+    crate::db::prepare(&backend)
+        .await
+        .expect("migrate the test database");
+    let Backend::Sqlite { pool, .. } = &backend else {
+        unreachable!("the default database is SQLite");
+    };
+    let pool = pool.clone();
+    (Store::new(backend), pool)
 }
 
 /// The variable that names a PostgreSQL server for the store's tests: an
