@@ -10,6 +10,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod auth;
+pub mod backup;
 pub mod cache;
 pub mod config;
 pub mod cors;

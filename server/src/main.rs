@@ -1,7 +1,10 @@
 //! `gatepass-server`: reads the command line, then the configuration,
 //! reports it, and serves; or applies the migrations (`migrate`), or checks
-//! and prints the configuration (`check-config`).
+//! and prints the configuration (`check-config`), or copies the database
+//! and the generated secrets (`backup`).
 
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -44,6 +47,16 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Copies the SQLite database, consistent while a server runs on it, to
+    /// DIR/gatepass.db, and the generated secrets to DIR/secrets.json.
+    ///
+    /// Never overwrites a backup (exit 2 when DIR holds one). On PostgreSQL,
+    /// use pg_dump instead (exit 2). The README's "Backups and restore"
+    /// section says how to restore.
+    Backup {
+        /// The folder to write into; created (mode 0700) if missing.
+        dir: PathBuf,
+    },
 }
 
 #[rocket::main]
@@ -55,6 +68,7 @@ async fn main() -> ExitCode {
         Command::Serve => serve().await,
         Command::Migrate => migrate().await,
         Command::CheckConfig { json } => check_config(json),
+        Command::Backup { dir } => backup(&dir).await,
     }
 }
 
@@ -170,6 +184,27 @@ async fn applied_versions(backend: &Backend) -> Vec<i64> {
         Backend::Postgres(pool) => sqlx::query_scalar(APPLIED).fetch_all(pool).await,
     };
     versions.unwrap_or_default()
+}
+
+/// Copies the database and the generated secrets into `dir`, with a
+/// progress bar when stderr is a terminal, and says what it wrote.
+async fn backup(dir: &Path) -> ExitCode {
+    let config = match start() {
+        Ok(config) => config,
+        Err(code) => return code,
+    };
+    let progress = std::io::stderr().is_terminal();
+    match gatepass_server::backup::backup(&config, dir, progress).await {
+        Ok(report) => {
+            print!("{report}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            log::error!(target: "gatepass::backup", "backup failed: {e}");
+            eprintln!("gatepass-server: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
 }
 
 /// Reads the configuration as `serve` would, without creating anything, and

@@ -132,6 +132,24 @@ impl Generated {
     }
 }
 
+impl super::Config {
+    /// The generated secrets file, when a signing key of this configuration
+    /// comes from it: a backup must keep it, since without it every stored
+    /// token hash is useless. `None` when both keys are configured (an old
+    /// file left beside them signs nothing).
+    pub fn generated_secrets_file(&self) -> Result<Option<PathBuf>, ConfigError> {
+        let path = self.server.data_dir.join(SECRETS_FILE);
+        let Some(stored) = load(&path)? else {
+            return Ok(None);
+        };
+        let tokens = &self.tokens;
+        let from_file = tokens.access_token_secret.expose()
+            == stored.access_token_secret.as_bytes()
+            || tokens.refresh_token_secret.expose() == stored.refresh_token_secret.as_bytes();
+        Ok(from_file.then_some(path))
+    }
+}
+
 /// The check of a configured key.
 pub fn long_enough(secret: &Secret) -> Result<(), String> {
     let len = secret.expose().len();
@@ -273,6 +291,28 @@ mod tests {
         std::fs::write(dir.path().join(SECRETS_FILE), "{}").unwrap();
         let err = Generated::read_only(dir.path()).access().unwrap_err();
         assert!(err.to_string().contains("secrets file"), "{err}");
+    }
+
+    #[test]
+    fn the_secrets_file_is_named_only_when_a_key_comes_from_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let generated = crate::Config::with_settings(dir.path(), &[]).unwrap();
+        assert_eq!(
+            generated.generated_secrets_file().unwrap(),
+            Some(dir.path().join(SECRETS_FILE))
+        );
+        let key = "k".repeat(MIN_SECRET_BYTES);
+        let access_only = [("AUTH_ACCESS_TOKEN_SECRET", key.as_str())];
+        let one = crate::Config::with_settings(dir.path(), &access_only).unwrap();
+        assert!(one.generated_secrets_file().unwrap().is_some());
+        let both = [
+            ("AUTH_ACCESS_TOKEN_SECRET", key.as_str()),
+            ("AUTH_REFRESH_TOKEN_SECRET", key.as_str()),
+        ];
+        let configured = crate::Config::with_settings(dir.path(), &both).unwrap();
+        // The file from the first start is still there, and signs nothing.
+        assert!(dir.path().join(SECRETS_FILE).exists());
+        assert_eq!(configured.generated_secrets_file().unwrap(), None);
     }
 
     #[test]
