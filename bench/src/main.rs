@@ -180,6 +180,10 @@ fn start_server(
         // Warnings only: the request log would write a line per request.
         .env("GATEPASS_LOG", "warn")
         .env("AUTH_BCRYPT_COST", options.bcrypt_cost.to_string())
+        // The bench forges its seeded sessions' access tokens with this
+        // secret (seed.rs) and its ceiling verifies HS256 (ceiling.rs), so the
+        // server signs with HS256 too, not the EdDSA default.
+        .env("AUTH_ACCESS_TOKEN_ALG", "HS256")
         .env("AUTH_ACCESS_TOKEN_SECRET", &secrets.access)
         .env("AUTH_REFRESH_TOKEN_SECRET", &secrets.refresh)
         .env("AUTH_ACCESS_TOKEN_EXPIRY", "1h")

@@ -38,6 +38,36 @@ pub const DEFAULT_SESSION_CACHE_TTL: Duration = Duration::from_secs(2);
 /// bcrypt costs below this are too cheap for stored passwords (OWASP).
 pub const MIN_BCRYPT_COST: u32 = 10;
 
+/// How access tokens are signed (`AUTH_ACCESS_TOKEN_ALG`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccessTokenAlg {
+    /// Ed25519 (JWS `EdDSA`): key pairs kept in the database, public keys
+    /// published; other services verify without being able to sign.
+    EdDSA,
+    /// HMAC-SHA256 under `AUTH_ACCESS_TOKEN_SECRET`: whoever verifies can sign.
+    Hs256,
+}
+
+impl FromSetting for AccessTokenAlg {
+    fn parse(text: &str) -> Result<Self, String> {
+        match text.trim() {
+            "EdDSA" => Ok(AccessTokenAlg::EdDSA),
+            "HS256" => Ok(AccessTokenAlg::Hs256),
+            other => Err(format!("must be EdDSA or HS256 (got {other:?})")),
+        }
+    }
+}
+
+impl Show for AccessTokenAlg {
+    fn show(&self) -> String {
+        match self {
+            AccessTokenAlg::EdDSA => "EdDSA",
+            AccessTokenAlg::Hs256 => "HS256",
+        }
+        .to_owned()
+    }
+}
+
 /// How the SMTP connection is secured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SmtpTls {

@@ -63,6 +63,7 @@ pub fn build(config: Config) -> Result<Rocket<Build>, String> {
         .attach(logging::RequestLog)
         .attach(cors)
         .attach(cors::security_headers())
+        .attach(routes::well_known::stage())
         .attach(AdHoc::on_liftoff("Announce", |rocket| {
             Box::pin(async move {
                 let config = rocket.config();

@@ -26,6 +26,7 @@ use crate::routes::responses::{
     OriginNotAllowed, PayloadTooLarge, Refreshed, ServerBusy, SignedIn, SignedOut, TooManyAttempts,
     Unauthorized, UnsupportedMediaType, ValidationFailed,
 };
+use crate::routes::well_known::{self, Discovery, Jwk, Jwks};
 use crate::routes::{health, passwords, sessions, users};
 
 /// Where the description is served.
@@ -42,8 +43,10 @@ const DESCRIPTION: &str = "\
 The gatepass authentication API: accounts, sessions with rotating refresh \
 tokens, and password reset.
 
-* The **access token** (an HS256 JWT, short-lived) travels in the JSON body of \
+* The **access token** (a short-lived JWT, signed with Ed25519 (`EdDSA`) or, \
+configured so, HS256; its header's `kid` names the key) travels in the JSON body of \
 signup, login and reauth answers; send it as `Authorization: Bearer <token>`. \
+Other services verify it with the public keys at `/.well-known/jwks.json`. \
 This server also refuses a token whose session has ended (logout, \
 master-logout, password reset); another service that only checks the \
 signature accepts it until its `exp`.
@@ -65,7 +68,13 @@ ones 400 `malformed_json`.";
         license(name = "MIT", identifier = "MIT"),
     ),
     nest((path = "/api/users", api = UsersApi)),
-    paths(health::health, health::alive, health::ready),
+    paths(
+        health::health,
+        health::alive,
+        health::ready,
+        well_known::jwks,
+        well_known::openid_configuration
+    ),
     components(
         schemas(
             SignupRequest,
@@ -87,6 +96,9 @@ ones 400 `malformed_json`.";
             ErrorBody,
             ErrorCode,
             FieldError,
+            Jwks,
+            Jwk,
+            Discovery,
         ),
         responses(
             SignedIn,
@@ -107,6 +119,7 @@ ones 400 `malformed_json`.";
         (name = "sessions", description = "Sessions: refresh, list, and end them."),
         (name = "passwords", description = "Forgotten, reset and changed passwords."),
         (name = "health", description = "For load balancers."),
+        (name = "keys", description = "The public keys that verify access tokens, for other services."),
     ),
 )]
 pub struct ApiDoc;
@@ -271,7 +284,7 @@ mod tests {
             checked += 1;
         }
         assert_eq!(
-            checked, 15,
+            checked, 17,
             "every route but the preflight and the HEADs was checked"
         );
         // And nothing is described that is not mounted.

@@ -41,6 +41,9 @@ async fn server_with(more: &[(&str, &str)]) -> TestServer {
         ("AUTH_BCRYPT_COST", "10"),
         ("AUTH_CORS_ORIGINS", ALLOWED_ORIGIN),
         ("AUTH_ACCESS_TOKEN_SECRET", ACCESS_SECRET),
+        // The tests below forge HS256 tokens with ACCESS_SECRET; the EdDSA
+        // default is tested in `the_public_keys_are_served_cacheable`.
+        ("AUTH_ACCESS_TOKEN_ALG", "HS256"),
     ];
     settings.extend_from_slice(more);
     let config = Config::with_settings(data_dir.path(), &settings).unwrap();
@@ -485,4 +488,74 @@ async fn the_configured_durability_reaches_every_sqlite_connection() {
     assert_eq!(synchronous_of(&server().await).await, (2, 2));
     let normal = server_with(&[("GATEPASS_DB_SYNCHRONOUS", "normal")]).await;
     assert_eq!(synchronous_of(&normal).await, (1, 1));
+}
+
+#[rocket::async_test]
+async fn the_public_keys_are_served_cacheable() {
+    let server = server_with(&[
+        ("AUTH_ACCESS_TOKEN_ALG", "EdDSA"),
+        ("GATEPASS_PUBLIC_URL", "https://auth.example.com/"),
+    ])
+    .await;
+    let client = &server.client;
+    let token = signup(client, "keys@example.com").await;
+    let header: Value = serde_json::from_slice(
+        &base64::Engine::decode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            token.split('.').next().unwrap(),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(header["alg"], "EdDSA");
+
+    let response = client.get("/.well-known/jwks.json").dispatch().await;
+    assert_eq!(response.status(), Status::Ok);
+    assert_eq!(
+        response.headers().get_one("Cache-Control"),
+        Some("public, max-age=300")
+    );
+    let jwks: Value = response.into_json().await.unwrap();
+    let keys = jwks["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 1, "{jwks}");
+    assert_eq!(keys[0]["kid"], header["kid"]);
+    assert_eq!(keys[0]["kty"], "OKP");
+
+    let response = client
+        .get("/.well-known/openid-configuration")
+        .dispatch()
+        .await;
+    assert_eq!(response.status(), Status::Ok);
+    assert_eq!(
+        response.headers().get_one("Cache-Control"),
+        Some("public, max-age=300")
+    );
+    let discovery: Value = response.into_json().await.unwrap();
+    assert_eq!(discovery["issuer"], "https://auth.example.com");
+    assert_eq!(
+        discovery["jwks_uri"],
+        "https://auth.example.com/.well-known/jwks.json"
+    );
+
+    // Everything else stays uncacheable.
+    let response = client
+        .get(paths::ME)
+        .header(Header::new("Authorization", format!("Bearer {token}")))
+        .dispatch()
+        .await;
+    assert_eq!(response.status(), Status::Ok);
+    assert_eq!(
+        response.headers().get_one("Cache-Control"),
+        Some("no-store")
+    );
+    // And an HS256 token under the configured secret is refused under EdDSA.
+    let response = client
+        .get(paths::ME)
+        .header(Header::new(
+            "Authorization",
+            format!("Bearer {}", access_token(ACCESS_SECRET.as_bytes(), 60)),
+        ))
+        .dispatch()
+        .await;
+    assert_error(response, Status::Unauthorized, "invalid_access_token").await;
 }

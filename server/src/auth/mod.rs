@@ -4,6 +4,7 @@
 
 pub mod client;
 pub mod cookie;
+pub mod keys;
 pub mod opaque;
 pub mod password;
 pub mod tokens;

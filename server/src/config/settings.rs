@@ -28,7 +28,9 @@ use serde::{Deserialize, Serialize};
 use super::database::{default_session_cache_ttl, DatabaseUrl, DbSynchronous, PoolKeys};
 use super::declare::settings;
 use super::secrets::{long_enough, Generated};
-use super::{Limit, MailConfig, Secret, SmtpConfig, SmtpTls, TrustedProxy, MIN_BCRYPT_COST};
+use super::{
+    AccessTokenAlg, Limit, MailConfig, Secret, SmtpConfig, SmtpTls, TrustedProxy, MIN_BCRYPT_COST,
+};
 
 settings! {
     /// Where the server keeps its files, who may call it, and its housekeeping.
@@ -60,6 +62,10 @@ settings! {
             };
         /// how long audit events are kept
         GATEPASS_AUDIT_RETENTION => audit_retention: Duration = default "90d";
+        /// this server's own public URL (scheme, host, port, path prefix), from which
+        /// the discovery document's `issuer` and `jwks_uri` are built
+        GATEPASS_PUBLIC_URL => public_url: String = default "http://localhost:8000",
+            via reset_base;
     }
     then {
         /// The reverse proxy in front of the server, if one is trusted to say
@@ -75,7 +81,12 @@ settings! {
     /// The signing keys, the tokens' lifetimes and password hashing.
     #[derive(Debug, Clone)]
     pub struct Tokens(generated: &mut Generated) {
-        /// HS256 key of access tokens; at least 32 bytes
+        /// how access tokens are signed: `EdDSA` (Ed25519, a key pair generated on first
+        /// start and kept in the database, public keys at `/.well-known/jwks.json`) or
+        /// `HS256` (with `AUTH_ACCESS_TOKEN_SECRET`)
+        AUTH_ACCESS_TOKEN_ALG => access_token_alg: AccessTokenAlg = default "EdDSA";
+        /// HS256 key of access tokens (with `AUTH_ACCESS_TOKEN_ALG=HS256`); at least 32
+        /// bytes
         AUTH_ACCESS_TOKEN_SECRET => access_token_secret: Secret = computed "generated" {
             generated.access()?
         }, check long_enough;

@@ -17,6 +17,7 @@ pub(crate) mod health;
 pub(crate) mod passwords;
 pub(crate) mod sessions;
 pub(crate) mod users;
+pub mod well_known;
 
 pub use catchers::catchers;
 
@@ -48,6 +49,8 @@ pub fn root_routes() -> Vec<Route> {
         health::alive_head,
         health::ready,
         health::ready_head,
+        well_known::jwks,
+        well_known::openid_configuration,
         crate::cors::preflight
     ]
 }

@@ -23,6 +23,8 @@ impl World {
         all.extend_from_slice(settings);
         let config = Config::with_settings(dir.path(), &all).unwrap();
         let state = AppState::new(config).unwrap();
+        // As the server does before it serves (routes/well_known.rs).
+        state.load_signing_keys(&store).await.unwrap();
         World {
             _dir: dir,
             store,

@@ -15,6 +15,7 @@ use rocket::tokio::sync::Barrier;
 use rocket::tokio::task::JoinHandle;
 use rocket::tokio::{self};
 
+use super::signing_keys::{KeyState, NewSigningKey};
 use super::testing::{self, POSTGRES_URL_VAR};
 use super::{
     is_unique_violation, now_ms, Attempt, AuditRow, LockoutRule, NewUser, Pruned, Store,
@@ -88,6 +89,8 @@ on_every_backend! {
     a_refund_gives_back_one_attempt_but_not_during_a_lockout,
     audit_rows_are_readable_once_flushed,
     prune_removes_what_is_over_and_keeps_what_lives,
+    of_simultaneous_first_signing_keys_exactly_one_is_stored,
+    a_retired_signing_key_is_listed_until_its_verify_until,
 }
 
 // --- helpers ---------------------------------------------------------------
@@ -1234,4 +1237,109 @@ async fn prune_removes_what_is_over_and_keeps_what_lives(store: &Store) {
         store.prune(HOUR_MS, HOUR_MS).await.unwrap(),
         Pruned::default()
     );
+}
+
+// --- signing keys ----------------------------------------------------------
+
+fn signing_key(state: KeyState) -> NewSigningKey {
+    NewSigningKey {
+        kid: new_id(),
+        algorithm: "EdDSA".into(),
+        public_key: hash(),
+        sealed_private_key: hash(),
+        state,
+    }
+}
+
+/// Several servers starting on an empty table each try to store their first
+/// key: one wins, and all of them read the same current key back.
+async fn of_simultaneous_first_signing_keys_exactly_one_is_stored(store: &Store) {
+    const AT_ONCE: usize = 8;
+    let keys: Vec<NewSigningKey> = (0..AT_ONCE)
+        .map(|_| signing_key(KeyState::Current))
+        .collect();
+    let stored = at_once(store, AT_ONCE, |store, i| {
+        let key = keys[i].clone();
+        async move { store.insert_signing_key_if_none(&key).await.unwrap() }
+    })
+    .await;
+    let winners: Vec<usize> = (0..AT_ONCE).filter(|&i| stored[i]).collect();
+    assert_eq!(winners.len(), 1, "exactly one first key is stored");
+    let listed = store.signing_keys(now_ms()).await.unwrap();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    let winner = &keys[winners[0]];
+    assert_eq!(listed[0].kid, winner.kid);
+    assert_eq!(listed[0].algorithm, "EdDSA");
+    assert_eq!(listed[0].public_key, winner.public_key);
+    assert_eq!(listed[0].sealed_private_key, winner.sealed_private_key);
+    assert_eq!(listed[0].key_state(), Some(KeyState::Current));
+    assert!(listed[0].activated_at.is_some());
+    assert_eq!(listed[0].verify_until, None);
+
+    // A next key has a place of its own, also at most one.
+    assert!(store
+        .insert_signing_key_if_none(&signing_key(KeyState::Next))
+        .await
+        .unwrap());
+    assert!(!store
+        .insert_signing_key_if_none(&signing_key(KeyState::Next))
+        .await
+        .unwrap());
+    assert!(!store
+        .insert_signing_key_if_none(&signing_key(KeyState::Current))
+        .await
+        .unwrap());
+    let states: Vec<_> = store
+        .signing_keys(now_ms())
+        .await
+        .unwrap()
+        .iter()
+        .map(|k| k.key_state())
+        .collect();
+    assert_eq!(states.len(), 2);
+    assert!(states.contains(&Some(KeyState::Current)));
+    assert!(states.contains(&Some(KeyState::Next)));
+}
+
+/// A retired key stops holding the current place at once, and is listed
+/// (it still verifies) only until its `verify_until`.
+async fn a_retired_signing_key_is_listed_until_its_verify_until(store: &Store) {
+    let first = signing_key(KeyState::Current);
+    assert!(store.insert_signing_key_if_none(&first).await.unwrap());
+    let until = now_ms() + HOUR_MS;
+    assert!(store.retire_signing_key(&first.kid, until).await.unwrap());
+    assert!(
+        !store.retire_signing_key(&first.kid, until).await.unwrap(),
+        "a key is retired once"
+    );
+
+    // The current place is free again.
+    let second = signing_key(KeyState::Current);
+    assert!(store.insert_signing_key_if_none(&second).await.unwrap());
+
+    let listed = store.signing_keys(now_ms()).await.unwrap();
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    let retired = listed.iter().find(|k| k.kid == first.kid).unwrap();
+    assert_eq!(retired.key_state(), Some(KeyState::Retired));
+    assert_eq!(retired.verify_until, Some(until));
+    assert!(retired.retired_at.is_some());
+
+    // After its verify_until, only the current key is listed.
+    let later = store.signing_keys(until + 1).await.unwrap();
+    assert_eq!(
+        later.iter().map(|k| k.kid.as_str()).collect::<Vec<_>>(),
+        [second.kid.as_str()]
+    );
+
+    // Retired at once (a leaked key): not listed even now.
+    assert!(store
+        .retire_signing_key(&second.kid, now_ms())
+        .await
+        .unwrap());
+    assert!(store
+        .signing_keys(now_ms() + 1)
+        .await
+        .unwrap()
+        .iter()
+        .all(|k| k.kid == first.kid));
 }

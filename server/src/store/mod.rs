@@ -14,6 +14,7 @@ mod pool;
 mod prune;
 mod resets;
 mod sessions;
+pub mod signing_keys;
 mod throttles;
 mod users;
 
