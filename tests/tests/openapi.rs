@@ -49,6 +49,8 @@ async fn the_description_is_served_and_names_every_route_of_the_contract() {
         ("get", paths::HEALTH.to_owned()),
         ("get", "/health/alive".to_owned()),
         ("get", "/health/ready".to_owned()),
+        ("get", "/.well-known/jwks.json".to_owned()),
+        ("get", "/.well-known/openid-configuration".to_owned()),
     ];
     for (method, path) in &operations {
         assert!(
