@@ -21,8 +21,8 @@ pub const JWKS_PATH: &str = "/.well-known/jwks.json";
 /// Where the discovery document is served.
 pub const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
 /// How long, in seconds, a verifier may cache the key set and the discovery
-/// document. A key is published at least this long before it signs (the
-/// rotation schedule's lower bound), so a cached key set never misses a key.
+/// document. Rotation (still to come) must publish a key as `next` at least
+/// this long before it signs, so that a cached key set never misses a key.
 pub const JWKS_MAX_AGE: u64 = 300;
 
 /// One public key (RFC 7517, RFC 8037: an Ed25519 key is `kty` `OKP`).
