@@ -175,15 +175,10 @@ async fn migrate() -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// The versions of the migrations applied to the database; none when it has
-/// no migration table yet.
+/// The versions of the migrations applied to the database (none when it
+/// cannot tell: the comparison then reports every migration as applied now).
 async fn applied_versions(backend: &Backend) -> Vec<i64> {
-    const APPLIED: &str = "SELECT version FROM _sqlx_migrations WHERE success";
-    let versions = match backend {
-        Backend::Sqlite { pool, .. } => sqlx::query_scalar(APPLIED).fetch_all(pool).await,
-        Backend::Postgres(pool) => sqlx::query_scalar(APPLIED).fetch_all(pool).await,
-    };
-    versions.unwrap_or_default()
+    backend.applied_migrations().await.unwrap_or_default()
 }
 
 /// Copies the database and the generated secrets into `dir`, with a

@@ -191,6 +191,22 @@ impl Backend {
         }
     }
 
+    /// The versions of the migrations applied to this database (sqlx keeps
+    /// them in `_sqlx_migrations`); none when it has no such table yet.
+    pub async fn applied_migrations(&self) -> sqlx::Result<Vec<i64>> {
+        const APPLIED: &str = "SELECT version FROM _sqlx_migrations WHERE success";
+        let applied = match self {
+            Backend::Sqlite { pool, .. } => sqlx::query_scalar(APPLIED).fetch_all(pool).await,
+            Backend::Postgres(pool) => sqlx::query_scalar(APPLIED).fetch_all(pool).await,
+        };
+        match applied {
+            Err(sqlx::Error::Database(e)) if e.message().contains("_sqlx_migrations") => {
+                Ok(Vec::new())
+            }
+            applied => applied,
+        }
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             Backend::Sqlite { .. } => "SQLite",

@@ -88,11 +88,7 @@ impl Store {
     /// Whether every migration of this build is recorded as applied (by
     /// sqlx, in `_sqlx_migrations`).
     pub async fn migrations_applied(&self) -> sqlx::Result<bool> {
-        let applied: Vec<i64> = on_conn!(self.backend.reader(), |pool| sqlx::query_scalar(
-            "SELECT version FROM _sqlx_migrations WHERE success"
-        )
-        .fetch_all(pool)
-        .await)?;
+        let applied = self.backend.applied_migrations().await?;
         Ok(self
             .backend
             .migrator()
