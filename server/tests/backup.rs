@@ -3,29 +3,11 @@
 //! never overwriting a backup, and PostgreSQL sent to pg_dump. (The round
 //! trip under load, restored and served, is `tests/tests/backup_restore.rs`.)
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
 
-fn server(cwd: &Path, data_dir: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_gatepass-server"));
-    command
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("GATEPASS_DATA_DIR", data_dir)
-        .current_dir(cwd)
-        .stdin(Stdio::null());
-    command
-}
-
-fn run(command: &mut Command) -> (Option<i32>, String, String) {
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = command.output().unwrap();
-    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
-    (status.code(), text(&stdout), text(&stderr))
-}
+use common::{recorded_migrations, run, server};
 
 /// A data folder with a migrated database.
 fn migrated(cwd: &Path, data: &Path, settings: &[(&str, &str)]) {
@@ -33,24 +15,6 @@ fn migrated(cwd: &Path, data: &Path, settings: &[(&str, &str)]) {
     command.arg("migrate").envs(settings.iter().copied());
     let (code, stdout, stderr) = run(&mut command);
     assert_eq!(code, Some(0), "{stdout}\n{stderr}");
-}
-
-/// The migrations recorded in the SQLite database at `path`.
-fn recorded_migrations(path: &Path) -> i64 {
-    let url = format!("sqlite://{}?mode=ro", path.display());
-    rocket::tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(async {
-            let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
-            let count = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
-                .fetch_one(&pool)
-                .await
-                .unwrap();
-            pool.close().await;
-            count
-        })
 }
 
 #[cfg(unix)]
