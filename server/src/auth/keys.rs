@@ -17,12 +17,11 @@
 //!   changed cannot open the stored keys (and makes new ones).
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
-use chacha20poly1305::aead::{Aead, Payload};
-use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use hmac::{Hmac, KeyInit, Mac};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
+use super::seal::Seal;
 use crate::config::Secret;
 
 type HmacSha256 = Hmac<Sha256>;
@@ -105,55 +104,29 @@ pub fn hs256_kid(secret: &Secret) -> String {
     format!("hs256-{}", URL_SAFE_NO_PAD.encode(&tag[..12]))
 }
 
-/// The length of a seal's random nonce, which the seal starts with.
-const NONCE_LEN: usize = 24;
-
 /// Seals private keys for storage (see the module's doc).
 #[derive(Clone)]
 pub struct KeySeal {
-    cipher: XChaCha20Poly1305,
+    seal: Seal,
 }
 
 impl KeySeal {
     /// The seal under `refresh_secret` (`AUTH_REFRESH_TOKEN_SECRET`).
     pub fn new(refresh_secret: &Secret) -> KeySeal {
-        let mut mac = <HmacSha256 as KeyInit>::new_from_slice(refresh_secret.expose())
-            .expect("HMAC takes a key of any length");
-        mac.update(b"gatepass signing key seal\0");
-        let key = mac.finalize().into_bytes();
         KeySeal {
-            cipher: XChaCha20Poly1305::new_from_slice(&key)
-                .expect("an HMAC-SHA256 output is a 32-byte key"),
+            seal: Seal::new(refresh_secret, b"gatepass signing key seal\0"),
         }
     }
 
-    /// The private seed of the key `kid`, sealed: a random nonce, then the
-    /// ciphertext and its tag.
+    /// The private seed of the key `kid`, sealed.
     pub fn seal(&self, kid: &str, seed: &[u8; 32]) -> Vec<u8> {
-        let mut nonce = [0u8; NONCE_LEN];
-        rand::rngs::OsRng.fill_bytes(&mut nonce);
-        let payload = Payload {
-            msg: seed,
-            aad: kid.as_bytes(),
-        };
-        let ciphertext = self
-            .cipher
-            .encrypt(&XNonce::from(nonce), payload)
-            .expect("32 bytes are far below XChaCha20-Poly1305's length limit");
-        let mut sealed = nonce.to_vec();
-        sealed.extend_from_slice(&ciphertext);
-        sealed
+        self.seal.seal(kid, seed)
     }
 
     /// The key pair sealed for `kid`; `None` if the seal does not open
     /// (changed, sealed for another key or under another secret).
     pub fn unseal(&self, kid: &str, sealed: &[u8]) -> Option<Ed25519Pair> {
-        let (nonce, ciphertext) = sealed.split_first_chunk::<NONCE_LEN>()?;
-        let payload = Payload {
-            msg: ciphertext,
-            aad: kid.as_bytes(),
-        };
-        let seed = self.cipher.decrypt(&XNonce::from(*nonce), payload).ok()?;
+        let seed = self.seal.open(kid, sealed)?;
         Some(Ed25519Pair::from_seed(seed.try_into().ok()?))
     }
 }

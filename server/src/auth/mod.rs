@@ -7,6 +7,7 @@ pub mod cookie;
 pub mod keys;
 pub mod opaque;
 pub mod password;
+pub mod seal;
 pub mod tokens;
 
 pub use client::ClientInfo;

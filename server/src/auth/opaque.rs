@@ -16,12 +16,11 @@
 //! another session's row does not open there.
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
-use chacha20poly1305::aead::{Aead, Payload};
-use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use hmac::{Hmac, KeyInit, Mac};
 use rand::RngCore;
 use sha2::Sha256;
 
+use super::seal::Seal;
 use crate::config::Secret;
 
 type HmacSha256 = Hmac<Sha256>;
@@ -43,23 +42,16 @@ impl Purpose {
     }
 }
 
-/// The length of a seal's random nonce, which the seal starts with. 24 bytes
-/// (XChaCha) are enough that random nonces never repeat under one key.
-const NONCE_LEN: usize = 24;
-
 #[derive(Clone)]
 pub struct OpaqueTokens {
     key: Secret,
-    /// Seals under a key of its own, derived from `key` (never `key` itself),
-    /// so the MAC key and the cipher key are never the same bytes.
-    sealer: XChaCha20Poly1305,
+    /// Seals under a key of its own, derived from `key` (never `key` itself).
+    sealer: Seal,
 }
 
 impl OpaqueTokens {
     pub fn new(key: Secret) -> Self {
-        let seal_key = mac(&key, &[b"gatepass refresh seal key\0"]);
-        let sealer = XChaCha20Poly1305::new_from_slice(&seal_key)
-            .expect("an HMAC-SHA256 output is a 32-byte key");
+        let sealer = Seal::new(&key, b"gatepass refresh seal key\0");
         OpaqueTokens { key, sealer }
     }
 
@@ -94,32 +86,14 @@ impl OpaqueTokens {
     /// Seals the refresh token `token` of the session `session_id` for
     /// storage: a random nonce, then the ciphertext and its tag.
     pub fn seal(&self, session_id: &str, token: &str) -> Vec<u8> {
-        let mut nonce = [0u8; NONCE_LEN];
-        rand::rngs::OsRng.fill_bytes(&mut nonce);
-        let payload = Payload {
-            msg: token.as_bytes(),
-            aad: session_id.as_bytes(),
-        };
-        let ciphertext = self
-            .sealer
-            .encrypt(&XNonce::from(nonce), payload)
-            .expect("a refresh token is far below XChaCha20-Poly1305's length limit");
-        let mut sealed = nonce.to_vec();
-        sealed.extend_from_slice(&ciphertext);
-        sealed
+        self.sealer.seal(session_id, token.as_bytes())
     }
 
     /// The token that [`seal`](Self::seal) sealed for `session_id`; `None` if
     /// the seal does not open: changed, sealed for another session or under
     /// another secret, or in the format before this one (a keystream XOR).
     pub fn unseal(&self, session_id: &str, sealed: &[u8]) -> Option<String> {
-        let (nonce, ciphertext) = sealed.split_first_chunk::<NONCE_LEN>()?;
-        let payload = Payload {
-            msg: ciphertext,
-            aad: session_id.as_bytes(),
-        };
-        let token = self.sealer.decrypt(&XNonce::from(*nonce), payload).ok()?;
-        String::from_utf8(token).ok()
+        String::from_utf8(self.sealer.open(session_id, sealed)?).ok()
     }
 
     fn mac(&self, parts: &[&[u8]]) -> Vec<u8> {
@@ -140,6 +114,7 @@ fn mac(key: &Secret, parts: &[&[u8]]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::auth::seal::NONCE_LEN;
 
     fn tokens() -> OpaqueTokens {
         OpaqueTokens::new(Secret::new(b"0123456789abcdef0123456789abcdef".to_vec()))
