@@ -68,6 +68,35 @@ impl Show for AccessTokenAlg {
     }
 }
 
+/// When the signing key is rotated by itself (`AUTH_SIGNING_KEY_ROTATION`):
+/// `off`, or every so long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyRotation {
+    Off,
+    Every(Duration),
+}
+
+impl FromSetting for KeyRotation {
+    fn parse(text: &str) -> Result<Self, String> {
+        match text.trim() {
+            "off" => Ok(KeyRotation::Off),
+            every => match Duration::parse(every)? {
+                zero if zero.is_zero() => Err("must be longer than zero, or off".into()),
+                every => Ok(KeyRotation::Every(every)),
+            },
+        }
+    }
+}
+
+impl Show for KeyRotation {
+    fn show(&self) -> String {
+        match self {
+            KeyRotation::Off => "off".to_owned(),
+            KeyRotation::Every(every) => every.show(),
+        }
+    }
+}
+
 /// How the SMTP connection is secured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SmtpTls {
@@ -135,7 +164,8 @@ pub struct Config {
     pub mail: Mail,
     pub limits: Limits,
     pub database: DatabaseSettings,
-    /// The `iss` of every access token.
+    /// The `iss` of every access token: the public URL, as the discovery
+    /// document names the issuer (verifiers compare the two).
     pub issuer: String,
     /// What was done on the operator's behalf (generated secrets), to log once
     /// the logger runs.
@@ -310,13 +340,14 @@ impl Config {
         };
         let tokens = Tokens::read(written, &mut generated)?;
         notices.append(&mut generated.notices);
+        let issuer = server.public_url.clone();
         let config = Config {
             mail: Mail::read(written, &server.data_dir)?,
             limits: Limits::read(written)?,
             database: DatabaseSettings::read(written, &server.data_dir, pool)?,
             server,
             tokens,
-            issuer: "gatepass".to_owned(),
+            issuer,
             notices,
         };
         Ok(Checked { config, generated })
@@ -494,7 +525,7 @@ mod tests {
         assert!(c.database.url.url().starts_with("sqlite://"));
         assert!(c.tokens.access_token_secret.expose().len() >= MIN_SECRET_BYTES);
         assert_ne!(c.tokens.access_token_secret, c.tokens.refresh_token_secret);
-        assert_eq!(c.issuer, "gatepass");
+        assert_eq!(c.issuer, "http://localhost:8000");
     }
 
     #[cfg(unix)]

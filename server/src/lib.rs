@@ -23,6 +23,7 @@ pub mod openapi;
 pub mod routes;
 pub mod sessions;
 pub mod state;
+pub mod signing_keys;
 pub mod store;
 pub mod throttle;
 pub mod validate;
@@ -63,7 +64,8 @@ pub fn build(config: Config) -> Result<Rocket<Build>, String> {
         .attach(logging::RequestLog)
         .attach(cors)
         .attach(cors::security_headers())
-        .attach(routes::well_known::stage())
+        .attach(signing_keys::stage())
+        .attach(routes::well_known::caching())
         .attach(AdHoc::on_liftoff("Announce", |rocket| {
             Box::pin(async move {
                 let config = rocket.config();

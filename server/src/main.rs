@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 use gatepass_server::config::{SettingDoc, SETTINGS};
 use gatepass_server::db::{self, Backend};
 use gatepass_server::{logging, Config};
+use gatepass_server::signing_keys::{self, command::KeysAction};
 
 /// The version and the commit it was built from (server/build.rs), in
 /// semver's build-metadata form, as the health bodies give it.
@@ -70,6 +71,12 @@ async fn main() -> ExitCode {
         Command::CheckConfig { json } => check_config(json),
         Command::Backup { dir } => backup(&dir).await,
     }
+    /// Manages the Ed25519 keys that sign access tokens (EdDSA), on the
+    /// configured database; running servers see a change within seconds.
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+    },
 }
 
 /// Prints a configuration error as every command does, and its exit code.
@@ -84,6 +91,10 @@ fn configuration_error(e: impl std::fmt::Display) -> ExitCode {
 /// secrets); exit 2 on a bad setting.
 fn start() -> Result<Config, ExitCode> {
     // Before anything is created: nothing the server writes is for other
+        Command::Keys { action } => match start() {
+            Ok(config) => signing_keys::command::run(&config, action).await,
+            Err(code) => code,
+        },
     // local users (the database with its password hashes and emails, the
     // generated secrets, mailed reset links). The mask also covers the files
     // SQLite creates later by itself (`-wal`, `-shm`), which no open call of

@@ -29,7 +29,8 @@ use super::database::{default_session_cache_ttl, DatabaseUrl, DbSynchronous, Poo
 use super::declare::settings;
 use super::secrets::{long_enough, Generated};
 use super::{
-    AccessTokenAlg, Limit, MailConfig, Secret, SmtpConfig, SmtpTls, TrustedProxy, MIN_BCRYPT_COST,
+    AccessTokenAlg, KeyRotation, Limit, MailConfig, Secret, SmtpConfig, SmtpTls, TrustedProxy,
+    MIN_BCRYPT_COST,
 };
 
 settings! {
@@ -94,6 +95,21 @@ settings! {
         AUTH_REFRESH_TOKEN_SECRET => refresh_token_secret: Secret = computed "generated" {
             generated.refresh()?
         }, check long_enough;
+        /// how often the Ed25519 signing key is replaced by itself (`off`, or a
+        /// duration); the next key is published `AUTH_JWKS_MAX_AGE` before it signs,
+        /// and nobody is signed out (see [Signing keys](#signing-keys))
+        AUTH_SIGNING_KEY_ROTATION => signing_key_rotation: KeyRotation = default "30d";
+        /// how long other services may cache `/.well-known/jwks.json` (its
+        /// `Cache-Control: max-age`); a new key is published at least this long before
+        /// it signs
+        AUTH_JWKS_MAX_AGE => jwks_max_age: Duration = default "5m",
+            check |max_age| match signing_key_rotation {
+                _ if *max_age < Duration::from_secs(1) => Err("must be at least 1s".into()),
+                KeyRotation::Every(every) if every <= *max_age => {
+                    Err("must be shorter than AUTH_SIGNING_KEY_ROTATION".into())
+                }
+                _ => Ok(()),
+            };
         /// access-token lifetime
         AUTH_ACCESS_TOKEN_EXPIRY => access_token_ttl: Duration = default "120s",
             check at_least(Duration::from_secs(1), "1s");

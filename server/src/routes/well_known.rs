@@ -1,29 +1,23 @@
 //! The public keys that verify access tokens, for other services:
 //! `/.well-known/jwks.json` (RFC 7517) and the discovery document
 //! `/.well-known/openid-configuration` that points to it. Both may be cached
-//! (`Cache-Control: public, max-age=JWKS_MAX_AGE`), unlike every other answer
-//! of this server; [`stage`] also loads the signing keys before the server
-//! serves.
+//! (`Cache-Control: public, max-age=` `AUTH_JWKS_MAX_AGE`), unlike every
+//! other answer of this server. A key is published as `next` at least that
+//! long before it signs (`signing_keys/`), so a cached key set holds it.
 
-use rocket::fairing::{self, AdHoc, Fairing, Info, Kind};
+use rocket::fairing::{AdHoc, Fairing, Info, Kind};
 use rocket::http::{Header, Status};
 use rocket::serde::json::Json;
-use rocket::{get, Build, Request, Response, Rocket, State};
-use rocket_db_pools::Database;
+use rocket::{get, Request, Response, State};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::state::AppState;
-use crate::store::Db;
 
 /// Where the key set is served.
 pub const JWKS_PATH: &str = "/.well-known/jwks.json";
 /// Where the discovery document is served.
 pub const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
-/// How long, in seconds, a verifier may cache the key set and the discovery
-/// document. Rotation (still to come) must publish a key as `next` at least
-/// this long before it signs, so that a cached key set never misses a key.
-pub const JWKS_MAX_AGE: u64 = 300;
 
 /// One public key (RFC 7517, RFC 8037: an Ed25519 key is `kty` `OKP`).
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -77,9 +71,9 @@ pub struct Discovery {
     operation_id = "jwks",
     tag = "keys",
     responses(
-        (status = 200, description = "The key set (RFC 7517), with `Cache-Control: public, max-age=300`.",
+        (status = 200, description = "The key set (RFC 7517), with `Cache-Control: public, max-age=` `AUTH_JWKS_MAX_AGE` (300 by default).",
             body = Jwks,
-            headers(("Cache-Control" = String, description = "`public, max-age=300`")),
+            headers(("Cache-Control" = String, description = "`public, max-age=300` (`AUTH_JWKS_MAX_AGE`)")),
             example = json!({"keys": [{"kty": "OKP", "crv": "Ed25519",
                 "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo",
                 "kid": "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k",
@@ -113,9 +107,9 @@ pub fn jwks(state: &State<AppState>) -> Json<Jwks> {
     operation_id = "openid_configuration",
     tag = "keys",
     responses(
-        (status = 200, description = "`issuer` and `jwks_uri`, with `Cache-Control: public, max-age=300`.",
+        (status = 200, description = "`issuer` and `jwks_uri`, with `Cache-Control: public, max-age=` `AUTH_JWKS_MAX_AGE` (300 by default).",
             body = Discovery,
-            headers(("Cache-Control" = String, description = "`public, max-age=300`"))),
+            headers(("Cache-Control" = String, description = "`public, max-age=300` (`AUTH_JWKS_MAX_AGE`)"))),
     ),
 )]
 #[get("/.well-known/openid-configuration")]
@@ -127,36 +121,18 @@ pub fn openid_configuration(state: &State<AppState>) -> Json<Discovery> {
     })
 }
 
-/// Loads the signing keys once the database is migrated, and lets the two
-/// documents above be cached. Attached after the security headers, so that
-/// its `Cache-Control` is written after their `no-store` (fairings attached
-/// while igniting run in the order they were attached).
-pub fn stage() -> AdHoc {
-    AdHoc::on_ignite("Signing keys", |rocket| async {
-        rocket
-            .attach(AdHoc::try_on_ignite("Signing keys: load", load))
-            .attach(PublicCaching)
+/// Lets the two documents above be cached. Attached while igniting, after
+/// the security headers, so that its `Cache-Control` is written after their
+/// `no-store` (fairings attached while igniting run in the order they were
+/// attached).
+pub fn caching() -> AdHoc {
+    AdHoc::on_ignite("Cache-Control of the public keys", |rocket| async {
+        rocket.attach(PublicCaching)
     })
 }
 
-async fn load(rocket: Rocket<Build>) -> fairing::Result {
-    let Some(state) = rocket.state::<AppState>() else {
-        return Err(rocket);
-    };
-    let Some(db) = Db::fetch(&rocket) else {
-        return Err(rocket);
-    };
-    match state.load_signing_keys(&db.0).await {
-        Ok(()) => Ok(rocket),
-        Err(e) => {
-            log::error!(target: "gatepass::keys", "cannot load the signing keys: {e}");
-            Err(rocket)
-        }
-    }
-}
-
-/// `Cache-Control: public, max-age=JWKS_MAX_AGE` on the successful answers
-/// of the two documents.
+/// `Cache-Control: public, max-age=AUTH_JWKS_MAX_AGE` on the successful
+/// answers of the two documents.
 struct PublicCaching;
 
 #[rocket::async_trait]
@@ -171,10 +147,13 @@ impl Fairing for PublicCaching {
     async fn on_response<'r>(&self, request: &'r Request<'_>, response: &mut Response<'r>) {
         let path = request.uri().path();
         if response.status() == Status::Ok && (path == JWKS_PATH || path == DISCOVERY_PATH) {
-            response.set_header(Header::new(
-                "Cache-Control",
-                format!("public, max-age={JWKS_MAX_AGE}"),
-            ));
+            if let Some(state) = request.rocket().state::<AppState>() {
+                let max_age = state.config.tokens.jwks_max_age.as_secs();
+                response.set_header(Header::new(
+                    "Cache-Control",
+                    format!("public, max-age={max_age}"),
+                ));
+            }
         }
     }
 }

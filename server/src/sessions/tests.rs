@@ -23,8 +23,13 @@ impl World {
         all.extend_from_slice(settings);
         let config = Config::with_settings(dir.path(), &all).unwrap();
         let state = AppState::new(config).unwrap();
-        // As the server does before it serves (routes/well_known.rs).
-        state.load_signing_keys(&store).await.unwrap();
+        // As the server does before it serves (signing_keys::stage).
+        if state.config.tokens.access_token_alg == crate::config::AccessTokenAlg::EdDSA {
+            crate::signing_keys::SigningKeys::new(&state.config)
+                .sync(&store, &state.access_tokens)
+                .await
+                .unwrap();
+        }
         World {
             _dir: dir,
             store,

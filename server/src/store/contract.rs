@@ -91,6 +91,8 @@ on_every_backend! {
     prune_removes_what_is_over_and_keeps_what_lives,
     of_simultaneous_first_signing_keys_exactly_one_is_stored,
     a_retired_signing_key_is_listed_until_its_verify_until,
+    of_simultaneous_rotations_of_the_signing_keys_exactly_one_happens,
+    retiring_a_retired_signing_key_only_brings_its_end_forward,
 }
 
 // --- helpers ---------------------------------------------------------------
@@ -1342,4 +1344,78 @@ async fn a_retired_signing_key_is_listed_until_its_verify_until(store: &Store) {
         .unwrap()
         .iter()
         .all(|k| k.kid == first.kid));
+}
+
+/// Servers that find the rotation due at the same moment each try it: the
+/// compare-and-swap on the current and next kids lets exactly one through,
+/// and the table ends with one current, one next and the old key retired.
+async fn of_simultaneous_rotations_of_the_signing_keys_exactly_one_happens(store: &Store) {
+    const AT_ONCE: usize = 8;
+    let current = signing_key(KeyState::Current);
+    let next = signing_key(KeyState::Next);
+    assert!(store.insert_signing_key_if_none(&current).await.unwrap());
+    assert!(store.insert_signing_key_if_none(&next).await.unwrap());
+    let new_nexts: Vec<NewSigningKey> = (0..AT_ONCE)
+        .map(|_| signing_key(KeyState::Next))
+        .collect();
+    let until = now_ms() + HOUR_MS;
+    let rotated = at_once(store, AT_ONCE, |store, i| {
+        let (current, next, new_next) = (
+            current.kid.clone(),
+            next.kid.clone(),
+            new_nexts[i].clone(),
+        );
+        async move {
+            store
+                .rotate_signing_keys(&current, &next, &new_next, until)
+                .await
+                .unwrap()
+        }
+    })
+    .await;
+    let winners: Vec<usize> = (0..AT_ONCE).filter(|&i| rotated[i]).collect();
+    assert_eq!(winners.len(), 1, "exactly one rotation: {rotated:?}");
+    let listed = store.signing_keys(now_ms()).await.unwrap();
+    assert_eq!(listed.len(), 3, "{listed:?}");
+    let key = |kid: &str| listed.iter().find(|k| k.kid == kid).unwrap();
+    assert_eq!(key(&current.kid).key_state(), Some(KeyState::Retired));
+    assert_eq!(key(&current.kid).verify_until, Some(until));
+    assert_eq!(key(&next.kid).key_state(), Some(KeyState::Current));
+    assert!(key(&next.kid).activated_at.is_some());
+    assert_eq!(
+        key(&new_nexts[winners[0]].kid).key_state(),
+        Some(KeyState::Next)
+    );
+
+    // A rotation from a state that has moved on changes nothing.
+    assert!(!store
+        .rotate_signing_keys(&current.kid, &next.kid, &signing_key(KeyState::Next), until)
+        .await
+        .unwrap());
+    assert_eq!(store.signing_keys(now_ms()).await.unwrap().len(), 3);
+}
+
+/// A key retired by a rotation verifies until its tokens expire; retiring it
+/// again at once (a leak) ends that now, and nothing pushes the end back.
+async fn retiring_a_retired_signing_key_only_brings_its_end_forward(store: &Store) {
+    let key = signing_key(KeyState::Current);
+    assert!(store.insert_signing_key_if_none(&key).await.unwrap());
+    let later = now_ms() + HOUR_MS;
+    assert!(store.retire_signing_key(&key.kid, later).await.unwrap());
+    assert!(
+        !store
+            .retire_signing_key(&key.kid, later + HOUR_MS)
+            .await
+            .unwrap(),
+        "not pushed back"
+    );
+    let listed = store.signing_keys(now_ms()).await.unwrap();
+    assert_eq!(listed[0].verify_until, Some(later));
+    let now = now_ms();
+    assert!(store.retire_signing_key(&key.kid, now).await.unwrap());
+    assert!(
+        store.signing_keys(now).await.unwrap().is_empty(),
+        "no longer verifying"
+    );
+    assert!(!store.retire_signing_key("no-such-kid", now).await.unwrap());
 }

@@ -3,7 +3,7 @@
 //! its private half is sealed is `auth/keys.rs`'s business.
 
 use super::{now_ms, Store};
-use crate::db::on_conn;
+use crate::db::{on_conn, on_tx};
 
 /// A key's place in its life (the `state` column).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,14 +111,17 @@ impl Store {
         .await)
     }
 
-    /// Retires the key `kid` (if it is not retired yet): it signs nothing
-    /// from now on and verifies until `verify_until_ms` (now, for a key that
-    /// must stop at once). True if this call retired it.
+    /// Retires the key `kid`: it signs nothing from now on and verifies until
+    /// `verify_until_ms` (now, for a key that must stop at once). A key
+    /// already retired only has its `verify_until` brought forward, never
+    /// pushed back. True if this call changed the key.
     pub async fn retire_signing_key(&self, kid: &str, verify_until_ms: i64) -> sqlx::Result<bool> {
         let done = on_conn!(self.backend.writer().await, |pool| sqlx::query(
             "UPDATE signing_keys
-                SET state = 'retired', retired_at = $2, verify_until = $3
-              WHERE kid = $1 AND state <> 'retired'",
+                SET state = 'retired',
+                    retired_at = COALESCE(retired_at, $2),
+                    verify_until = $3
+              WHERE kid = $1 AND (state <> 'retired' OR verify_until > $3)",
         )
         .bind(kid)
         .bind(now_ms())
@@ -127,5 +130,67 @@ impl Store {
         .await
         .map(|done| done.rows_affected()))?;
         Ok(done == 1)
+    }
+
+    /// One rotation, whole or not at all: the key `current` (if still the
+    /// current one) is retired, verifying until `retired_verify_until_ms`;
+    /// the key `next` (if still the next one) becomes current; `new_next` is
+    /// published as the next (unless a server that found no next key has
+    /// just stored one: then that one is). False, with nothing changed, when another
+    /// process rotated first (the compare-and-swap on both kids: on SQLite
+    /// the transaction holds the write lock, on PostgreSQL the second
+    /// updater waits for the first's row lock and then finds the state
+    /// changed).
+    pub async fn rotate_signing_keys(
+        &self,
+        current: &str,
+        next: &str,
+        new_next: &NewSigningKey,
+        retired_verify_until_ms: i64,
+    ) -> sqlx::Result<bool> {
+        let now = now_ms();
+        let mut tx = self.transaction().await?;
+        let retired = on_tx!(&mut tx, |conn| sqlx::query(
+            "UPDATE signing_keys
+                SET state = 'retired', retired_at = $2, verify_until = $3
+              WHERE kid = $1 AND state = 'current'",
+        )
+        .bind(current)
+        .bind(now)
+        .bind(retired_verify_until_ms)
+        .execute(conn)
+        .await
+        .map(|done| done.rows_affected()))?;
+        if retired != 1 {
+            return Ok(false);
+        }
+        let promoted = on_tx!(&mut tx, |conn| sqlx::query(
+            "UPDATE signing_keys SET state = 'current', activated_at = $2
+              WHERE kid = $1 AND state = 'next'",
+        )
+        .bind(next)
+        .bind(now)
+        .execute(conn)
+        .await
+        .map(|done| done.rows_affected()))?;
+        if promoted != 1 {
+            return Ok(false);
+        }
+        on_tx!(&mut tx, |conn| sqlx::query(
+            "INSERT INTO signing_keys
+                    (kid, algorithm, public_key, sealed_private_key, state, created_at)
+             VALUES ($1, $2, $3, $4, 'next', $5)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(&new_next.kid)
+        .bind(&new_next.algorithm)
+        .bind(&new_next.public_key)
+        .bind(&new_next.sealed_private_key)
+        .bind(now)
+        .execute(conn)
+        .await
+        .map(|done| done.rows_affected()))?;
+        tx.commit().await?;
+        Ok(true)
     }
 }
