@@ -19,6 +19,11 @@ pub enum AuditEvent {
     ResetCompleted,
     PasswordChanged,
     SessionRevoked,
+    /// An operator's command (`gatepass-server users ...`).
+    UserCreated,
+    UserDisabled,
+    UserEnabled,
+    UserDeleted,
 }
 
 impl AuditEvent {
@@ -36,6 +41,10 @@ impl AuditEvent {
             AuditEvent::ResetCompleted => "reset_completed",
             AuditEvent::PasswordChanged => "password_changed",
             AuditEvent::SessionRevoked => "session_revoked",
+            AuditEvent::UserCreated => "user_created",
+            AuditEvent::UserDisabled => "user_disabled",
+            AuditEvent::UserEnabled => "user_enabled",
+            AuditEvent::UserDeleted => "user_deleted",
         }
     }
 }
@@ -69,6 +78,28 @@ pub async fn record(
             session_id: session_id.map(str::to_owned),
             ip: address,
             user_agent: client.user_agent.clone(),
+            operator: None,
+        })
+        .await;
+}
+
+/// Records `event`, made by an operator's command run by the OS user
+/// `operator` on the account `user_id`: the log line, and the row.
+pub async fn record_operator(store: &Store, event: AuditEvent, user_id: &str, operator: &str) {
+    log::info!(
+        target: "gatepass::audit",
+        "event={} user={user_id} operator={operator:?}",
+        event.name(),
+    );
+    store
+        .insert_audit_event(AuditRow {
+            at: now_ms(),
+            event: event.name(),
+            user_id: Some(user_id.to_owned()),
+            session_id: None,
+            ip: None,
+            user_agent: None,
+            operator: Some(operator.to_owned()),
         })
         .await;
 }

@@ -196,6 +196,7 @@ mod tests {
             email: format!("{id}@example.com"),
             password_hash: "$2b$10$hash".into(),
             created_at: 0,
+            disabled_at: None,
         }
     }
 

@@ -8,6 +8,7 @@
 //! ARCHITECTURE.md walks one request through them.
 
 pub mod accounts;
+pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod backup;
@@ -22,8 +23,8 @@ pub mod mail;
 pub mod openapi;
 pub mod routes;
 pub mod sessions;
-pub mod state;
 pub mod signing_keys;
+pub mod state;
 pub mod store;
 pub mod throttle;
 pub mod validate;

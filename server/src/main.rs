@@ -1,7 +1,8 @@
 //! `gatepass-server`: reads the command line, then the configuration,
 //! reports it, and serves; or applies the migrations (`migrate`), or checks
 //! and prints the configuration (`check-config`), or copies the database
-//! and the generated secrets (`backup`).
+//! and the generated secrets (`backup`), or runs an operator's command on
+//! the accounts or the audit trail (`users`, `audit`: see `admin/`).
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -10,8 +11,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use gatepass_server::config::{SettingDoc, SETTINGS};
 use gatepass_server::db::{self, Backend};
-use gatepass_server::{logging, Config};
 use gatepass_server::signing_keys::{self, command::KeysAction};
+use gatepass_server::{logging, Config};
 
 /// The version and the commit it was built from (server/build.rs), in
 /// semver's build-metadata form, as the health bodies give it.
@@ -48,6 +49,18 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Lists, shows, creates, disables, enables and deletes user accounts on
+    /// the configured database (beside a running server); each change is
+    /// audited with the operator's OS user name.
+    Users {
+        #[command(subcommand)]
+        command: gatepass_server::admin::UsersCommand,
+    },
+    /// Reads the audit trail.
+    Audit {
+        #[command(subcommand)]
+        command: gatepass_server::admin::AuditCommand,
+    },
     /// Copies the SQLite database, consistent while a server runs on it, to
     /// DIR/gatepass.db, and the generated secrets to DIR/secrets.json.
     ///
@@ -57,6 +70,12 @@ enum Command {
     Backup {
         /// The folder to write into; created (mode 0700) if missing.
         dir: PathBuf,
+    },
+    /// Manages the Ed25519 keys that sign access tokens (EdDSA), on the
+    /// configured database; running servers see a change within seconds.
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
     },
 }
 
@@ -69,14 +88,14 @@ async fn main() -> ExitCode {
         Command::Serve => serve().await,
         Command::Migrate => migrate().await,
         Command::CheckConfig { json } => check_config(json),
+        Command::Users { command } => gatepass_server::admin::users(command, start).await,
+        Command::Audit { command } => gatepass_server::admin::audit(command, start).await,
         Command::Backup { dir } => backup(&dir).await,
+        Command::Keys { action } => match start() {
+            Ok(config) => signing_keys::command::run(&config, action).await,
+            Err(code) => code,
+        },
     }
-    /// Manages the Ed25519 keys that sign access tokens (EdDSA), on the
-    /// configured database; running servers see a change within seconds.
-    Keys {
-        #[command(subcommand)]
-        action: KeysAction,
-    },
 }
 
 /// Prints a configuration error as every command does, and its exit code.
@@ -91,10 +110,6 @@ fn configuration_error(e: impl std::fmt::Display) -> ExitCode {
 /// secrets); exit 2 on a bad setting.
 fn start() -> Result<Config, ExitCode> {
     // Before anything is created: nothing the server writes is for other
-        Command::Keys { action } => match start() {
-            Ok(config) => signing_keys::command::run(&config, action).await,
-            Err(code) => code,
-        },
     // local users (the database with its password hashes and emails, the
     // generated secrets, mailed reset links). The mask also covers the files
     // SQLite creates later by itself (`-wal`, `-shm`), which no open call of

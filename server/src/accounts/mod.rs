@@ -4,8 +4,10 @@
 //! Each flow takes plain values (a validated request, who is asking) and
 //! returns a plain result; the routes turn those into HTTP and cookies.
 
+mod admin;
 mod passwords;
 
+pub use admin::{Disabled, Operator};
 pub use passwords::is_allowed_reset_base;
 
 use gatepass_common::{LoginRequest, SignupRequest, UserView};
@@ -89,7 +91,9 @@ impl<'a> Accounts<'a> {
     }
 
     /// Checks the password and starts a session: one answer, in one time,
-    /// for an unknown email and a wrong password. The attempt is counted
+    /// for an unknown email, a wrong password, and a disabled account (an
+    /// operator's `users disable`: its password is checked all the same, and
+    /// the attempt counts as a failed one). The attempt is counted
     /// before the password is checked (see `throttle.rs`), and not hashed at
     /// all for a client that has hung up (`connection`).
     pub async fn login(
@@ -112,7 +116,7 @@ impl<'a> Accounts<'a> {
             .verify_for(connection, &request.password, hash)
             .await?;
         let user = match user {
-            Some(user) if matches => user,
+            Some(user) if matches && !user.is_disabled() => user,
             other => {
                 let user_id = other.as_ref().map(|u| u.id.as_str());
                 record(self.store, AuditEvent::LoginFailed, user_id, None, client).await;
@@ -124,6 +128,22 @@ impl<'a> Accounts<'a> {
         let mut tx = self.store.transaction().await?;
         let session = self.sessions().start(&mut tx, &user.id, client).await?;
         tx.commit().await?;
+        // Disabled while the password was checked: the operator's command
+        // ends the sessions after the flag commits, so this session was
+        // either ended by it, or is ended here (see `admin.rs`).
+        let now = self.store.user_by_id(&user.id).await?;
+        if now.as_ref().is_none_or(UserRecord::is_disabled) {
+            self.sessions().withdraw(&session.session_id).await?;
+            record(
+                self.store,
+                AuditEvent::LoginFailed,
+                Some(&user.id),
+                None,
+                client,
+            )
+            .await;
+            return Err(ApiError::InvalidCredentials);
+        }
         record(
             self.store,
             AuditEvent::LoginSucceeded,

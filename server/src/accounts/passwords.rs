@@ -210,7 +210,9 @@ impl ForgotJob {
             &self.client,
         )
         .await;
-        let Some(user) = user else {
+        // A disabled account gets no link, as an unknown address gets none:
+        // the answer was the same either way.
+        let Some(user) = user.filter(|u| !u.is_disabled()) else {
             return Ok(());
         };
         // One mail a minute per account, whatever the requests: the answer

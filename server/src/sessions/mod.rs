@@ -249,6 +249,15 @@ impl<'a> Sessions<'a> {
         Ok(())
     }
 
+    /// Ends the session `session_id` that was just started, without an
+    /// audit event of its own (the caller records why: a login whose
+    /// account was disabled meanwhile).
+    pub async fn withdraw(&self, session_id: &str) -> ApiResult<()> {
+        self.store.end_session(session_id).await?;
+        self.state.session_cache.invalidate_session(session_id);
+        Ok(())
+    }
+
     /// Signs out everywhere: ends every session of `user_id` (asked from
     /// its session `session_id`).
     pub async fn end_all(

@@ -5,6 +5,7 @@ use std::time::Duration;
 use rocket::tokio::sync::{mpsc, oneshot};
 use sqlx::QueryBuilder;
 
+use super::Store;
 use crate::db::{on_conn, Backend};
 
 /// Stores `rows` with one INSERT (the audit writer's batches).
@@ -14,7 +15,7 @@ pub(super) async fn insert_audit_events(backend: &Backend, rows: &[AuditRow]) ->
     }
     on_conn!(backend.writer().await, |pool| {
         let mut insert = QueryBuilder::new(
-            "INSERT INTO audit_events (at, event, user_id, session_id, ip, user_agent) ",
+            "INSERT INTO audit_events (at, event, user_id, session_id, ip, user_agent, operator) ",
         );
         insert.push_values(rows, |mut values, row| {
             values
@@ -23,7 +24,8 @@ pub(super) async fn insert_audit_events(backend: &Backend, rows: &[AuditRow]) ->
                 .push_bind(row.user_id.as_deref())
                 .push_bind(row.session_id.as_deref())
                 .push_bind(row.ip.as_deref())
-                .push_bind(row.user_agent.as_deref());
+                .push_bind(row.user_agent.as_deref())
+                .push_bind(row.operator.as_deref());
         });
         insert.build().execute(pool).await?;
     });
@@ -39,6 +41,57 @@ pub struct AuditRow {
     pub session_id: Option<String>,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    /// The OS user who ran the operator's command that made the event;
+    /// `None` for the events of requests.
+    pub operator: Option<String>,
+}
+
+/// One audit event, as read back (`gatepass-server audit export`).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct AuditRecord {
+    /// Increasing in the order the events were stored.
+    pub id: i64,
+    pub at: i64,
+    pub event: String,
+    pub user_id: Option<String>,
+    pub session_id: Option<String>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub operator: Option<String>,
+}
+
+/// Which audit events to read: those stored after the event `after_id`, at
+/// `since` or later (Unix ms), of `user_id` if given.
+#[derive(Debug, Clone, Copy)]
+pub struct AuditQuery<'a> {
+    pub after_id: i64,
+    pub since: i64,
+    pub user_id: Option<&'a str>,
+}
+
+impl Store {
+    /// The first `limit` audit events that `query` selects, in the order
+    /// they were stored. Page on by passing the last one's id as the next
+    /// query's `after_id`.
+    pub async fn audit_events(
+        &self,
+        query: AuditQuery<'_>,
+        limit: i64,
+    ) -> sqlx::Result<Vec<AuditRecord>> {
+        on_conn!(self.backend.reader(), |pool| sqlx::query_as(
+            "SELECT id, at, event, user_id, session_id, ip, user_agent, operator
+               FROM audit_events
+              WHERE id > $1 AND at >= $2 AND ($3 IS NULL OR user_id = $3)
+              ORDER BY id
+              LIMIT $4",
+        )
+        .bind(query.after_id)
+        .bind(query.since)
+        .bind(query.user_id)
+        .bind(limit)
+        .fetch_all(pool)
+        .await)
+    }
 }
 
 enum Message {

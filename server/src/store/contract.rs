@@ -18,8 +18,8 @@ use rocket::tokio::{self};
 use super::signing_keys::{KeyState, NewSigningKey};
 use super::testing::{self, POSTGRES_URL_VAR};
 use super::{
-    is_unique_violation, now_ms, Attempt, AuditRow, LockoutRule, NewUser, Pruned, Store,
-    UserRecord, Verdict,
+    is_unique_violation, now_ms, Attempt, AuditQuery, AuditRecord, AuditRow, LockoutRule, NewUser,
+    Pruned, Store, UserRecord, Verdict,
 };
 use crate::db::on_conn;
 
@@ -93,6 +93,9 @@ on_every_backend! {
     a_retired_signing_key_is_listed_until_its_verify_until,
     of_simultaneous_rotations_of_the_signing_keys_exactly_one_happens,
     retiring_a_retired_signing_key_only_brings_its_end_forward,
+    a_disabled_user_has_no_live_session_until_enabled,
+    deleting_a_user_takes_their_sessions_and_tokens_but_not_their_audit_events,
+    audit_events_read_back_in_order_since_a_time_and_of_one_user,
 }
 
 // --- helpers ---------------------------------------------------------------
@@ -1005,6 +1008,7 @@ async fn audit_rows_are_readable_once_flushed(store: &Store) {
         session_id: Some("s1".into()),
         ip: Some("192.0.2.1".into()),
         user_agent: Some("agent/1".into()),
+        operator: None,
     };
     let bare = AuditRow {
         at: now + 1,
@@ -1013,6 +1017,7 @@ async fn audit_rows_are_readable_once_flushed(store: &Store) {
         session_id: None,
         ip: None,
         user_agent: None,
+        operator: None,
     };
     store.insert_audit_event(full.clone()).await;
     store.insert_audit_event(bare.clone()).await;
@@ -1027,6 +1032,7 @@ async fn audit_rows_are_readable_once_flushed(store: &Store) {
                 session_id: None,
                 ip: None,
                 user_agent: None,
+                operator: None,
             })
             .await
     })
@@ -1063,6 +1069,240 @@ async fn audit_rows_are_readable_once_flushed(store: &Store) {
     let mut expected: Vec<String> = (0..BURST).map(|i| format!("burst{i}")).collect();
     expected.sort();
     assert_eq!(burst, expected);
+}
+
+// --- operators' commands ---------------------------------------------------
+
+async fn a_disabled_user_has_no_live_session_until_enabled(store: &Store) {
+    let ada = user(store, "ada@example.com").await;
+    let bob = user(store, "bob@example.com").await;
+    assert_eq!(ada.disabled_at, None, "a new user may sign in");
+    let (session, _) = session(store, &ada.id, HOUR_MS).await;
+    assert!(store
+        .live_session_user(&session, &ada.id)
+        .await
+        .unwrap()
+        .is_some());
+
+    let at = now_ms();
+    assert!(store.disable_user(&ada.id, at).await.unwrap());
+    assert!(
+        !store.disable_user(&ada.id, at + 1).await.unwrap(),
+        "disabled once"
+    );
+    assert!(!store.disable_user(&new_id(), at).await.unwrap(), "no user");
+    for found in [
+        store.user_by_email("ada@example.com").await.unwrap(),
+        store.user_by_id(&ada.id).await.unwrap(),
+    ] {
+        assert_eq!(found.unwrap().disabled_at, Some(at), "kept from the first");
+    }
+    // Even before the session is ended, a disabled user's is not live.
+    assert!(store
+        .live_session_user(&session, &ada.id)
+        .await
+        .unwrap()
+        .is_none());
+
+    let listed: Vec<(String, Option<i64>)> = store
+        .list_users()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| (u.email, u.disabled_at))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("ada@example.com".to_owned(), Some(at)),
+            ("bob@example.com".to_owned(), None)
+        ],
+        "every user, oldest first"
+    );
+
+    assert!(store.enable_user(&ada.id).await.unwrap());
+    assert!(!store.enable_user(&ada.id).await.unwrap(), "enabled once");
+    assert!(!store.enable_user(&bob.id).await.unwrap(), "never disabled");
+    assert_eq!(
+        store
+            .user_by_id(&ada.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .disabled_at,
+        None
+    );
+    assert!(store
+        .live_session_user(&session, &ada.id)
+        .await
+        .unwrap()
+        .is_some());
+}
+
+async fn deleting_a_user_takes_their_sessions_and_tokens_but_not_their_audit_events(store: &Store) {
+    let ada = user(store, "ada@example.com").await;
+    let bob = user(store, "bob@example.com").await;
+    let (ada_session, ada_token) = session(store, &ada.id, HOUR_MS).await;
+    let (bob_session, _) = session(store, &bob.id, HOUR_MS).await;
+    // A rotation files a retired token under the session.
+    assert!(store
+        .rotate_refresh_token(&ada_session, &ada_token, &hash(), b"sealed-2", HOUR_MS)
+        .await
+        .unwrap()
+        .is_some());
+    store
+        .put_reset_token(&ada.id, &hash(), HOUR_MS)
+        .await
+        .unwrap();
+    store
+        .put_reset_token(&bob.id, &hash(), HOUR_MS)
+        .await
+        .unwrap();
+    store
+        .insert_audit_event(AuditRow {
+            at: now_ms(),
+            event: "login_succeeded",
+            user_id: Some(ada.id.clone()),
+            session_id: Some(ada_session.clone()),
+            ip: None,
+            user_agent: None,
+            operator: None,
+        })
+        .await;
+    store.flush_audit().await;
+
+    let mut tx = store.transaction().await.unwrap();
+    assert!(store.delete_user(&mut tx, &ada.id).await.unwrap());
+    tx.commit().await.unwrap();
+    let mut tx = store.transaction().await.unwrap();
+    assert!(
+        !store.delete_user(&mut tx, &ada.id).await.unwrap(),
+        "deleted once"
+    );
+    drop(tx);
+
+    assert!(store.user_by_id(&ada.id).await.unwrap().is_none());
+    assert!(store
+        .user_by_email("ada@example.com")
+        .await
+        .unwrap()
+        .is_none());
+    let (ada_id, bob_id) = (ada.id.as_str(), bob.id.as_str());
+    let count = |table: &'static str| {
+        let sql = format!("SELECT COUNT(*) FROM {table} WHERE user_id = $1");
+        async move {
+            (
+                look(store, &sql, ada_id).await,
+                look(store, &sql, bob_id).await,
+            )
+        }
+    };
+    assert_eq!(count("sessions").await, (0, 1));
+    assert_eq!(count("password_resets").await, (0, 1));
+    assert_eq!(
+        look(
+            store,
+            "SELECT COUNT(*) FROM retired_refresh_tokens WHERE session_id = $1",
+            &ada_session
+        )
+        .await,
+        0
+    );
+    assert_eq!(count("audit_events").await.0, 1, "the trail stays");
+    // Bob is untouched.
+    assert!(store
+        .live_session_user(&bob_session, &bob.id)
+        .await
+        .unwrap()
+        .is_some());
+    // And the email is free again.
+    let again = user(store, "ada@example.com").await;
+    assert_ne!(again.id, ada.id);
+}
+
+async fn audit_events_read_back_in_order_since_a_time_and_of_one_user(store: &Store) {
+    let base = now_ms();
+    let row = |at: i64, event: &'static str, user: Option<&str>, operator: Option<&str>| AuditRow {
+        at,
+        event,
+        user_id: user.map(str::to_owned),
+        session_id: None,
+        ip: Some("192.0.2.1".into()),
+        user_agent: Some("agent\n\u{1b}[2J\u{7}\t".into()),
+        operator: operator.map(str::to_owned),
+    };
+    let rows = [
+        row(base - 2 * HOUR_MS, "login_failed", Some("u1"), None),
+        row(base - HOUR_MS, "user_disabled", Some("u1"), Some("ops")),
+        row(base, "login_failed", None, None),
+        row(base + 1, "user_enabled", Some("u1"), Some("ops")),
+        row(base + 2, "signup", Some("u2"), None),
+    ];
+    for r in &rows {
+        store.insert_audit_event(r.clone()).await;
+    }
+    store.flush_audit().await;
+
+    let read = |after_id: i64, since: i64, user_id: Option<&'static str>, limit: i64| async move {
+        store
+            .audit_events(
+                AuditQuery {
+                    after_id,
+                    since,
+                    user_id,
+                },
+                limit,
+            )
+            .await
+            .unwrap()
+    };
+    let all = read(0, i64::MIN, None, 100).await;
+    assert_eq!(all.len(), rows.len());
+    for (read, written) in all.iter().zip(&rows) {
+        assert_eq!(
+            (
+                read.at,
+                read.event.as_str(),
+                &read.user_id,
+                &read.ip,
+                &read.user_agent,
+                &read.operator
+            ),
+            (
+                written.at,
+                written.event,
+                &written.user_id,
+                &written.ip,
+                &written.user_agent,
+                &written.operator
+            ),
+            "stored as written, control characters and all"
+        );
+    }
+    assert!(all.windows(2).all(|w| w[0].id < w[1].id), "in stored order");
+
+    let events =
+        |rows: Vec<AuditRecord>| -> Vec<String> { rows.into_iter().map(|r| r.event).collect() };
+    assert_eq!(
+        events(read(0, base, None, 100).await),
+        ["login_failed", "user_enabled", "signup"],
+        "since a time, that time included"
+    );
+    assert_eq!(
+        events(read(0, i64::MIN, Some("u1"), 100).await),
+        ["login_failed", "user_disabled", "user_enabled"]
+    );
+    assert_eq!(
+        events(read(0, base - HOUR_MS, Some("u1"), 100).await),
+        ["user_disabled", "user_enabled"]
+    );
+    // A page at a time.
+    let first = read(0, i64::MIN, None, 2).await;
+    assert_eq!(first.len(), 2);
+    let rest = read(first[1].id, i64::MIN, None, 100).await;
+    assert_eq!(rest.len(), 3);
+    assert_eq!(rest[0].id, all[2].id);
+    assert!(read(all[4].id, i64::MIN, None, 100).await.is_empty());
 }
 
 // --- prune -----------------------------------------------------------------
@@ -1142,6 +1382,7 @@ async fn prune_removes_what_is_over_and_keeps_what_lives(store: &Store) {
                 session_id: None,
                 ip: None,
                 user_agent: None,
+                operator: None,
             })
             .await;
     }
@@ -1355,16 +1596,11 @@ async fn of_simultaneous_rotations_of_the_signing_keys_exactly_one_happens(store
     let next = signing_key(KeyState::Next);
     assert!(store.insert_signing_key_if_none(&current).await.unwrap());
     assert!(store.insert_signing_key_if_none(&next).await.unwrap());
-    let new_nexts: Vec<NewSigningKey> = (0..AT_ONCE)
-        .map(|_| signing_key(KeyState::Next))
-        .collect();
+    let new_nexts: Vec<NewSigningKey> = (0..AT_ONCE).map(|_| signing_key(KeyState::Next)).collect();
     let until = now_ms() + HOUR_MS;
     let rotated = at_once(store, AT_ONCE, |store, i| {
-        let (current, next, new_next) = (
-            current.kid.clone(),
-            next.kid.clone(),
-            new_nexts[i].clone(),
-        );
+        let (current, next, new_next) =
+            (current.kid.clone(), next.kid.clone(), new_nexts[i].clone());
         async move {
             store
                 .rotate_signing_keys(&current, &next, &new_next, until)

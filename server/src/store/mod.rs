@@ -21,7 +21,7 @@ mod users;
 #[cfg(test)]
 pub mod testing;
 
-pub use audit::{AuditRow, AuditWriter};
+pub use audit::{AuditQuery, AuditRecord, AuditRow, AuditWriter};
 pub use pool::{stage, Db};
 pub use prune::Pruned;
 pub use sessions::{RefreshLookup, SessionRecord};

@@ -1,5 +1,6 @@
 //! The `password_resets` table.
 
+use super::users::USER_COLUMNS_U;
 use super::{now_ms, Store, UserRecord};
 use crate::db::{on_conn, on_tx, Tx};
 
@@ -32,15 +33,16 @@ impl Store {
 
     /// The user an unexpired reset token belongs to (without using it up).
     pub async fn reset_token_user(&self, token_hash: &[u8]) -> sqlx::Result<Option<UserRecord>> {
-        on_conn!(self.backend.reader(), |pool| sqlx::query_as(
-            "SELECT u.id, u.first_name, u.last_name, u.email, u.password_hash, u.created_at
+        let query = format!(
+            "SELECT {USER_COLUMNS_U}
                FROM password_resets r JOIN users u ON u.id = r.user_id
-              WHERE r.token_hash = $1 AND r.expires_at > $2",
-        )
-        .bind(token_hash)
-        .bind(now_ms())
-        .fetch_optional(pool)
-        .await)
+              WHERE r.token_hash = $1 AND r.expires_at > $2"
+        );
+        on_conn!(self.backend.reader(), |pool| sqlx::query_as(&query)
+            .bind(token_hash)
+            .bind(now_ms())
+            .fetch_optional(pool)
+            .await)
     }
 
     /// Uses up a reset token: true for exactly one caller, and only while the

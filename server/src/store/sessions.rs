@@ -105,15 +105,18 @@ impl Store {
 
     /// The user of a live session, and when the session expires: what
     /// every protected route needs to know. `None` when the session has
-    /// ended, expired, or is not this user's. One query.
+    /// ended, expired, or is not this user's, or the user is disabled. One
+    /// query.
     pub async fn live_session_user(
         &self,
         session_id: &str,
         user_id: &str,
     ) -> sqlx::Result<Option<(UserRecord, i64)>> {
+        // USER_COLUMNS_U, written out: this is every protected request's
+        // query when the session cache misses.
         let row: Option<UserSession> = on_conn!(self.backend.reader(), |pool| sqlx::query_as(
             "SELECT u.id, u.first_name, u.last_name, u.email, u.password_hash, u.created_at,
-                    s.expires_at AS s_expires_at, s.ended_at AS s_ended_at
+                    u.disabled_at, s.expires_at AS s_expires_at, s.ended_at AS s_ended_at
              FROM sessions s JOIN users u ON u.id = s.user_id
              WHERE s.id = $1 AND s.user_id = $2",
         )
@@ -123,7 +126,10 @@ impl Store {
         .await)?;
         let now = now_ms();
         Ok(row
-            .filter(|r| r.s_ended_at.is_none() && r.s_expires_at > now)
+            // A disabled user's sessions were ended when they were disabled;
+            // one that raced that (see `accounts::Accounts::login`) is not
+            // live either.
+            .filter(|r| r.s_ended_at.is_none() && r.s_expires_at > now && !r.user.is_disabled())
             .map(|r| (r.user, r.s_expires_at)))
     }
 
@@ -336,7 +342,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let opaque = OpaqueTokens::new(Secret::new(vec![7; 32]));
         let (db, pool) = testing::store(dir.path()).await;
-        sqlx::query("INSERT INTO users VALUES ('u1', 'Ada', 'L', 'ada@example.com', 'x', 0)")
+        sqlx::query("INSERT INTO users (id, first_name, last_name, email, password_hash, created_at) VALUES ('u1', 'Ada', 'L', 'ada@example.com', 'x', 0)")
             .execute(&pool)
             .await
             .unwrap();

@@ -14,6 +14,9 @@ pub struct UserRecord {
     pub email: String,
     pub password_hash: String,
     pub created_at: i64,
+    /// When an operator disabled the account (`gatepass-server users
+    /// disable`); `None` while it may sign in.
+    pub disabled_at: Option<i64>,
 }
 
 impl UserRecord {
@@ -26,6 +29,10 @@ impl UserRecord {
             email: self.email.clone(),
             created_at: rfc3339(self.created_at),
         }
+    }
+
+    pub fn is_disabled(&self) -> bool {
+        self.disabled_at.is_some()
     }
 
     /// What another signed-in user may see: no email.
@@ -48,7 +55,13 @@ pub struct NewUser<'a> {
     pub password_hash: &'a str,
 }
 
-const USER_COLUMNS: &str = "id, first_name, last_name, email, password_hash, created_at";
+/// Every column of [`UserRecord`], for `SELECT`s of `users` (named `u` in
+/// joins: see [`USER_COLUMNS_U`]).
+const USER_COLUMNS: &str =
+    "id, first_name, last_name, email, password_hash, created_at, disabled_at";
+/// [`USER_COLUMNS`] of the `users` table named `u`.
+pub(super) const USER_COLUMNS_U: &str =
+    "u.id, u.first_name, u.last_name, u.email, u.password_hash, u.created_at, u.disabled_at";
 
 impl Store {
     /// Inserts a user; a taken email fails with a unique violation.
@@ -60,6 +73,7 @@ impl Store {
             email: new.email.to_owned(),
             password_hash: new.password_hash.to_owned(),
             created_at: now_ms(),
+            disabled_at: None,
         };
         on_tx!(tx, |conn| sqlx::query(
             "INSERT INTO users (id, first_name, last_name, email, password_hash, created_at)
@@ -92,6 +106,69 @@ impl Store {
             .bind(id)
             .fetch_optional(pool)
             .await)
+    }
+
+    /// Every user, oldest first.
+    pub async fn list_users(&self) -> sqlx::Result<Vec<UserRecord>> {
+        let query = format!("SELECT {USER_COLUMNS} FROM users ORDER BY created_at, id");
+        on_conn!(self.backend.reader(), |pool| sqlx::query_as(&query)
+            .fetch_all(pool)
+            .await)
+    }
+
+    /// Marks the user disabled as of `at`. Returns whether they were enabled
+    /// (false: already disabled, or no such user). Their sessions are the
+    /// caller's to end, after this commits (see `accounts/admin.rs`).
+    pub async fn disable_user(&self, user_id: &str, at: i64) -> sqlx::Result<bool> {
+        let done = on_conn!(self.backend.writer().await, |pool| sqlx::query(
+            "UPDATE users SET disabled_at = $1 WHERE id = $2 AND disabled_at IS NULL"
+        )
+        .bind(at)
+        .bind(user_id)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+        Ok(done == 1)
+    }
+
+    /// Lets a disabled user sign in again. Returns whether they were
+    /// disabled (false: already enabled, or no such user).
+    pub async fn enable_user(&self, user_id: &str) -> sqlx::Result<bool> {
+        let done = on_conn!(self.backend.writer().await, |pool| sqlx::query(
+            "UPDATE users SET disabled_at = NULL WHERE id = $1 AND disabled_at IS NOT NULL"
+        )
+        .bind(user_id)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+        Ok(done == 1)
+    }
+
+    /// Deletes the user and everything of theirs but their audit events:
+    /// their sessions (and the refresh tokens those retired), their reset
+    /// tokens. Returns whether the user was there.
+    pub async fn delete_user(&self, tx: &mut Tx, user_id: &str) -> sqlx::Result<bool> {
+        // The foreign keys cascade too; spelled out, so that the deletion
+        // does not hang on a connection setting.
+        for statement in [
+            "DELETE FROM retired_refresh_tokens
+              WHERE session_id IN (SELECT id FROM sessions WHERE user_id = $1)",
+            "DELETE FROM sessions WHERE user_id = $1",
+            "DELETE FROM password_resets WHERE user_id = $1",
+            "DELETE FROM email_renormalization WHERE user_id = $1",
+        ] {
+            on_tx!(tx, |conn| sqlx::query(statement)
+                .bind(user_id)
+                .execute(conn)
+                .await
+                .map(|done| done.rows_affected()))?;
+        }
+        let done = on_tx!(tx, |conn| sqlx::query("DELETE FROM users WHERE id = $1")
+            .bind(user_id)
+            .execute(conn)
+            .await
+            .map(|done| done.rows_affected()))?;
+        Ok(done == 1)
     }
 
     /// Sets a new password hash. (Cached sessions carry the old one: the
