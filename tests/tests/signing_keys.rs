@@ -11,10 +11,13 @@ use base64::Engine;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
+use gatepass_tests::cli::require_tools;
 use gatepass_tests::{binary, database, unique_email, wait_for, Server, ServerBuilder};
 use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::process::{ChildStdin, ChildStdout};
 
 const JWKS: &str = "/.well-known/jwks.json";
 const DISCOVERY: &str = "/.well-known/openid-configuration";
@@ -589,4 +592,143 @@ async fn keys_commands_refuse_what_they_cannot_do() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("AUTH_REFRESH_TOKEN_SECRET"));
     assert_eq!(keys_json(&eddsa, &["list"]), before, "nothing changed");
+}
+
+/// `tests/web/verify-token.mjs`: a service on Node that verifies tokens with
+/// `jose`, knowing only the issuer's URL; one key set for its whole run.
+struct JoseVerifier {
+    _node: tokio::process::Child,
+    stdin: ChildStdin,
+    answers: Lines<BufReader<ChildStdout>>,
+}
+
+impl JoseVerifier {
+    /// `None` (skipped loudly; a failure in CI) without Node or `jose`.
+    fn start(issuer: &str) -> Option<JoseVerifier> {
+        let web = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("web");
+        if !require_tools("jose verifier", &[("node", "nodejs")]) {
+            return None;
+        }
+        if !web.join("node_modules/jose/package.json").is_file() {
+            let message = format!("the jose verifier needs `npm ci` in {}", web.display());
+            assert!(std::env::var_os("CI").is_none(), "{message} (.ci/run)");
+            eprintln!("\n!!!!!!!! SKIPPED: {message} !!!!!!!!\n");
+            return None;
+        }
+        let mut node = tokio::process::Command::new("node")
+            .arg(web.join("verify-token.mjs"))
+            .arg(issuer)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start node");
+        Some(JoseVerifier {
+            stdin: node.stdin.take().unwrap(),
+            answers: BufReader::new(node.stdout.take().unwrap()).lines(),
+            _node: node,
+        })
+    }
+
+    /// The verifier's answer for `token`.
+    async fn verify(&mut self, token: &str) -> Value {
+        self.stdin
+            .write_all(format!("{token}\n").as_bytes())
+            .await
+            .unwrap();
+        let line = tokio::time::timeout(Duration::from_secs(30), self.answers.next_line())
+            .await
+            .expect("node answers")
+            .unwrap()
+            .expect("node is running");
+        serde_json::from_str(&line).unwrap()
+    }
+}
+
+/// A port that was free a moment ago, for a server whose public URL (its
+/// issuer) must name its own port before it starts.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test]
+async fn a_third_party_jose_verifier_finds_the_keys_from_the_issuer_and_follows_rotations() {
+    let port = free_port();
+    let issuer = format!("http://127.0.0.1:{port}");
+    let server = builder()
+        .env("ROCKET_PORT", port.to_string())
+        .env("GATEPASS_PUBLIC_URL", &issuer)
+        .env("AUTH_JWKS_MAX_AGE", "1s")
+        .start();
+    let Some(mut verifier) = JoseVerifier::start(&issuer) else {
+        return;
+    };
+    let session = server.api().signup(&unique_email("jose")).await;
+    let old_kid = header(&session.access_token)["kid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let answer = verifier.verify(&session.access_token).await;
+    assert_eq!(
+        answer["ok"],
+        true,
+        "{answer} {}",
+        payload(&session.access_token)
+    );
+    assert_eq!(answer["sub"], session.id());
+    assert_eq!(answer["kid"], old_kid);
+    // A forged token is refused: the payload changed under the signature.
+    let forged = {
+        let parts: Vec<&str> = session.access_token.split('.').collect();
+        let mut claims = payload(&session.access_token);
+        claims["sub"] = Value::from("someone-else");
+        let body = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap());
+        format!("{}.{body}.{}", parts[0], parts[2])
+    };
+    assert_eq!(verifier.verify(&forged).await["ok"], false);
+
+    // A rotation: the same verifier, with the key set it fetched before,
+    // accepts the new key's tokens (published ahead as the next key) and
+    // the old key's unexpired ones.
+    let rotation = keys_json(&server, &["rotate"]);
+    let new_kid = rotation["current"].as_str().unwrap().to_owned();
+    let mut refresh = session.refresh_token.clone();
+    until_signing_with(&server, &mut refresh, &new_kid).await;
+    let fresh = server.api().reauth(&refresh).await;
+    let fresh_token = fresh.access_token().unwrap();
+    assert_eq!(header(&fresh_token)["kid"], new_kid.as_str());
+    let answer = verifier.verify(&fresh_token).await;
+    assert_eq!(
+        (&answer["ok"], &answer["kid"]),
+        (&Value::from(true), &Value::from(new_kid.clone())),
+        "{answer}"
+    );
+    assert_eq!(verifier.verify(&session.access_token).await["ok"], true);
+
+    // The old key retired at once: once its cached key set is stale (1 s
+    // here), the verifier refuses the old token and still takes the new one.
+    let out = keys_command(&server, &["retire", &old_kid]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut refused = Value::Null;
+    for _ in 0..300 {
+        refused = verifier.verify(&session.access_token).await;
+        if refused["ok"] == false {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        refused["ok"], false,
+        "the retired key's token is refused: {refused}"
+    );
+    assert_eq!(refused["code"], "ERR_JWKS_NO_MATCHING_KEY", "{refused}");
+    assert_eq!(verifier.verify(&fresh_token).await["ok"], true);
 }
