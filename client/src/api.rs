@@ -18,7 +18,7 @@
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use cookie_store::CookieStore;
 use gatepass_common::{
@@ -32,6 +32,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use time::OffsetDateTime;
 
+use crate::config::{self, FileConfig};
 use crate::error::{ClientError, Result};
 use crate::jwt;
 use crate::store::jar;
@@ -39,7 +40,8 @@ use crate::store::state::State;
 use crate::store::token::{Backend, StoreChoice, TokenStore};
 use crate::store::{self, JarLock, ServerDir};
 
-/// The server used when neither `--server` nor `GATEPASS_SERVER` says otherwise.
+/// The server used when neither `--server`, `GATEPASS_SERVER` nor the config
+/// file says otherwise.
 pub const DEFAULT_SERVER: &str = "http://127.0.0.1:8000";
 pub const SERVER_ENV: &str = "GATEPASS_SERVER";
 /// Like `GH_TOKEN`: use this access token and touch no store.
@@ -67,15 +69,17 @@ pub struct ClientConfig {
 }
 
 impl ClientConfig {
-    /// The configuration of the `gatepass` command: the data folder of the
-    /// platform, `GATEPASS_TOKEN_STORE` and `GATEPASS_ACCESS_TOKEN`.
-    /// `allow_http` is the command line's (clap reads `GATEPASS_ALLOW_HTTP`).
-    pub fn from_env(server: &str, allow_http: bool) -> Result<ClientConfig> {
+    /// The configuration of the `gatepass` command: the data folder
+    /// (`GATEPASS_DATA_DIR`, else the platform's), the token store
+    /// (`GATEPASS_TOKEN_STORE`, else the config file's) and
+    /// `GATEPASS_ACCESS_TOKEN`. `server` and `allow_http` are already
+    /// resolved (flag, environment, config file, default).
+    pub fn from_env(server: &str, allow_http: bool, file: &FileConfig) -> Result<ClientConfig> {
         Ok(ClientConfig {
             server: server.to_owned(),
             allow_http,
-            data_dir: store::default_data_dir()?,
-            token_store: StoreChoice::from_env()?,
+            data_dir: config::data_dir()?,
+            token_store: file.token_store()?,
             env_token: std::env::var(ACCESS_TOKEN_ENV)
                 .ok()
                 .map(|t| t.trim().to_owned())
@@ -186,8 +190,35 @@ struct Session {
     state: State,
 }
 
+/// Where `--verbose` sends its lines: one per HTTP request and response,
+/// with no secret in them (see `ApiClient::send`).
+#[derive(Clone)]
+pub struct Trace(Arc<dyn Fn(&str) + Send + Sync>);
+
+impl Trace {
+    pub fn new(sink: impl Fn(&str) + Send + Sync + 'static) -> Trace {
+        Trace(Arc::new(sink))
+    }
+
+    /// Lines to standard error.
+    pub fn stderr() -> Trace {
+        Trace::new(|line| eprintln!("{line}"))
+    }
+
+    fn line(&self, line: &str) {
+        (self.0)(line)
+    }
+}
+
+impl std::fmt::Debug for Trace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Trace")
+    }
+}
+
 struct Inner {
     server: String,
+    trace: Option<Trace>,
     http: reqwest::Client,
     cookies: Arc<CookieStoreMutex>,
     dir: ServerDir,
@@ -197,6 +228,16 @@ struct Inner {
     /// Serialises refreshes inside this process (the jar lock does across processes).
     refresh: tokio::sync::Mutex<()>,
     notices: Mutex<Vec<String>>,
+}
+
+impl Drop for Inner {
+    /// A run that stored nothing (the server was never reached, or nothing
+    /// was kept) leaves no folder and no lock file behind.
+    fn drop(&mut self) {
+        if self.env_token.is_none() {
+            self.dir.tidy();
+        }
+    }
 }
 
 /// The API client. Cheap to clone; clones share the token, the jar and the
@@ -310,6 +351,12 @@ fn rfc3339(at: OffsetDateTime) -> Option<String> {
 
 impl ApiClient {
     pub fn new(config: ClientConfig) -> Result<ApiClient> {
+        ApiClient::with_trace(config, None)
+    }
+
+    /// A client that reports each request and response to `trace`
+    /// (`gatepass --verbose`).
+    pub fn with_trace(config: ClientConfig, trace: Option<Trace>) -> Result<ApiClient> {
         let (server, url) = normalize_server(&config.server)?;
         // First of all: nothing may be sent, or asked for, before this.
         let notices: Vec<String> = check_plain_http(&url, config.allow_http)?
@@ -344,6 +391,7 @@ impl ApiClient {
         Ok(ApiClient {
             inner: Arc::new(Inner {
                 server,
+                trace,
                 http,
                 cookies,
                 dir,
@@ -603,6 +651,34 @@ impl ApiClient {
         bearer: Option<&str>,
     ) -> Result<Reply> {
         let url = format!("{}{path}", self.inner.server);
+        // What --verbose shows of the request: the method, the URL with a
+        // reset token masked, and which secrets go with it, never their values.
+        let traced = self.inner.trace.as_ref().map(|trace| {
+            let shown = format!("{method} {}{}", self.inner.server, redact_path(path));
+            let cookie = Url::parse(&url).is_ok_and(|url| {
+                lock_cookies(&self.inner.cookies)
+                    .get_request_values(&url)
+                    .next()
+                    .is_some()
+            });
+            let mut with = Vec::new();
+            if bearer.is_some() {
+                with.push("Authorization: Bearer [redacted]");
+            }
+            if cookie {
+                with.push("Cookie: [redacted]");
+            }
+            if body.is_some() {
+                with.push("JSON body [not shown]");
+            }
+            let with = if with.is_empty() {
+                String::new()
+            } else {
+                format!("  ({})", with.join(", "))
+            };
+            trace.line(&format!("> {shown}{with}"));
+            (trace, shown, Instant::now())
+        });
         let mut request = self.inner.http.request(method, url);
         if let Some(body) = body {
             request = request.json(&body);
@@ -610,29 +686,32 @@ impl ApiClient {
         if let Some(token) = bearer {
             request = request.bearer_auth(token);
         }
-        let response = request.send().await.map_err(|e| self.transport(e))?;
-        let status = response.status();
-        let set_cookie = response.headers().contains_key(reqwest::header::SET_COOKIE);
-        let body = response.bytes().await.map_err(|e| self.transport(e))?;
-        Ok(Reply {
-            status,
-            set_cookie,
-            body: body.to_vec(),
-        })
+        let result = async {
+            let response = request.send().await?;
+            let status = response.status();
+            let set_cookie = response.headers().contains_key(reqwest::header::SET_COOKIE);
+            let body = response.bytes().await?;
+            Ok::<_, reqwest::Error>(Reply {
+                status,
+                set_cookie,
+                body: body.to_vec(),
+            })
+        }
+        .await;
+        if let Some((trace, shown, started)) = traced {
+            let elapsed = started.elapsed().as_millis();
+            trace.line(&match &result {
+                Ok(reply) => response_line(&shown, reply, elapsed),
+                Err(e) => format!("< {shown}  failed after {elapsed} ms: {}", cause_of(e)),
+            });
+        }
+        result.map_err(|e| self.transport(e))
     }
 
     fn transport(&self, error: reqwest::Error) -> ClientError {
-        let error = error.without_url();
-        let mut detail = error.to_string();
-        let mut source = std::error::Error::source(&error);
-        while let Some(cause) = source {
-            detail.push_str(": ");
-            detail.push_str(&cause.to_string());
-            source = cause.source();
-        }
         ClientError::Unreachable {
             server: self.inner.server.clone(),
-            detail,
+            detail: cause_of(&error),
         }
     }
 
@@ -911,6 +990,99 @@ impl ApiClient {
     }
 }
 
+/// The `--verbose` line of a response: its status, the request, the time,
+/// whether it set a cookie (never its value) and the error code of an error
+/// body (never the body).
+fn response_line(request: &str, reply: &Reply, elapsed_ms: u128) -> String {
+    let status = reply.status;
+    let mut line = format!(
+        "< {} {}  {request}  {elapsed_ms} ms",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or("")
+    );
+    if reply.set_cookie {
+        line.push_str("  (Set-Cookie: [redacted])");
+    }
+    if !status.is_success() {
+        if let Some(body) = reply.error_body() {
+            line.push_str(&format!("  code={}", body.code.as_str()));
+        }
+    }
+    line
+}
+
+/// A path as `--verbose` shows it: the reset token in
+/// `/resetpass/<token>` is as good as a password until it is used.
+fn redact_path(path: &str) -> String {
+    match path.strip_prefix(paths::RESET_PASSWORD) {
+        Some(rest) if rest.starts_with('/') => format!("{}/[redacted]", paths::RESET_PASSWORD),
+        _ => path.to_owned(),
+    }
+}
+
+/// What went wrong with a request that got no answer, in a few words:
+/// "connection refused", "timed out", "TLS: invalid peer certificate: …",
+/// rather than reqwest's whole chain ("error sending request: client error
+/// (Connect): tcp connect error: Connection refused (os error 111)").
+fn cause_of(error: &reqwest::Error) -> String {
+    use std::io::ErrorKind;
+    if error.is_timeout() {
+        return "timed out".to_owned();
+    }
+    // reqwest's own line names the URL (a reset token can be in it) and
+    // says only "error sending request": its causes tell what happened.
+    let mut source = std::error::Error::source(error);
+    let mut innermost = if error.is_connect() {
+        "cannot connect".to_owned()
+    } else if error.is_body() || error.is_decode() {
+        "the answer broke off".to_owned()
+    } else {
+        "the request failed".to_owned()
+    };
+    let mut dns = false;
+    while let Some(cause) = source {
+        let tls = cause.downcast_ref::<rustls::Error>().or_else(|| {
+            cause
+                .downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        });
+        if let Some(tls) = tls {
+            return format!("TLS: {tls}");
+        }
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            let kind = match io.kind() {
+                ErrorKind::ConnectionRefused => Some("connection refused"),
+                ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted => {
+                    Some("connection reset")
+                }
+                ErrorKind::TimedOut => Some("timed out"),
+                ErrorKind::UnexpectedEof => Some("connection closed early"),
+                _ => None,
+            };
+            if let Some(kind) = kind {
+                return kind.to_owned();
+            }
+        }
+        innermost = cause.to_string();
+        dns |= innermost.starts_with("dns error");
+        source = cause.source();
+    }
+    // "Connection refused (os error 111)": the number tells a person nothing.
+    let innermost = match innermost.rfind(" (os error ") {
+        Some(at) if innermost.ends_with(')') => innermost[..at].to_owned(),
+        _ => innermost,
+    };
+    if dns {
+        let reason = innermost
+            .trim_start_matches("failed to lookup address information: ")
+            .to_owned();
+        format!("host name not found: {reason}")
+    } else {
+        innermost
+    }
+}
+
 fn session_ended(feedback: &str) -> ClientError {
     ClientError::AuthRequired(format!(
         "the session has ended ({feedback}); run `gatepass login`"
@@ -1062,6 +1234,103 @@ mod tests {
         // Only the last segment is kept: nothing can climb out of the route.
         assert_eq!(reset_token("../../abc").unwrap(), "abc");
         assert!(reset_token("..").is_err());
+    }
+
+    /// A URL where nothing listens: a port bound, then freed.
+    fn closed_server() -> String {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port())
+    }
+
+    #[test]
+    fn verbose_paths_mask_the_reset_token() {
+        assert_eq!(
+            redact_path(&paths::reset_password("s3cr3t-token")),
+            "/api/users/resetpass/[redacted]"
+        );
+        assert_eq!(redact_path(paths::ME), paths::ME);
+        assert_eq!(redact_path(&paths::user("abc")), paths::user("abc"));
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_server_is_named_with_its_cause_in_a_few_words() {
+        let server = closed_server();
+        // reqwest is built without a TLS provider: install the client's.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let error = reqwest::Client::new()
+            .get(format!("{server}/x"))
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(cause_of(&error), "connection refused");
+
+        let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+        let sink = Arc::clone(&lines);
+        let data = tempfile::tempdir().unwrap();
+        let client = ApiClient::with_trace(
+            ClientConfig {
+                server: server.clone(),
+                data_dir: data.path().to_owned(),
+                token_store: StoreChoice::File,
+                env_token: None,
+                allow_http: false,
+            },
+            Some(Trace::new(move |line| {
+                sink.lock().unwrap().push(line.to_owned())
+            })),
+        )
+        .unwrap();
+        let error = client
+            .reset_password("s3cr3t-token", "a password")
+            .await
+            .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!("cannot reach the server at {server} (connection refused)")
+        );
+        let lines = lines.lock().unwrap().clone();
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert_eq!(
+            lines[0],
+            format!("> PATCH {server}/api/users/resetpass/[redacted]  (JSON body [not shown])")
+        );
+        assert!(
+            lines[1].starts_with(&format!(
+                "< PATCH {server}/api/users/resetpass/[redacted]  failed after "
+            )),
+            "{lines:?}"
+        );
+        assert!(lines[1].ends_with(" ms: connection refused"), "{lines:?}");
+        for line in &lines {
+            assert!(
+                !line.contains("s3cr3t") && !line.contains("a password"),
+                "{line}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_response_line_shows_the_status_time_and_error_code_only() {
+        let refused = Reply {
+            status: StatusCode::BAD_REQUEST,
+            set_cookie: true,
+            body: br#"{"error":"Bad","code":"invalid_credentials","feedback":"secret words","errors":[]}"#
+                .to_vec(),
+        };
+        assert_eq!(
+            response_line("POST http://h/api/users/login", &refused, 7),
+            "< 400 Bad Request  POST http://h/api/users/login  7 ms  \
+             (Set-Cookie: [redacted])  code=invalid_credentials"
+        );
+        let ok = Reply {
+            status: StatusCode::OK,
+            set_cookie: false,
+            body: br#"{"accessToken":"eyJ.secret"}"#.to_vec(),
+        };
+        assert_eq!(
+            response_line("GET http://h/api/users/me", &ok, 1),
+            "< 200 OK  GET http://h/api/users/me  1 ms"
+        );
     }
 
     #[test]

@@ -8,7 +8,8 @@ use clap::{CommandFactory, Parser, Subcommand};
 use gatepass_common::{SessionInfo, SignupRequest, User, UserView};
 use serde_json::json;
 
-use crate::api::{self, ApiClient, ClientConfig, LogoutOutcome, Status};
+use crate::api::{self, ApiClient, ClientConfig, LogoutOutcome, Status, Trace};
+use crate::config::{self, FileConfig};
 use crate::display::escape;
 use crate::error::{exit, ClientError, Result};
 
@@ -17,15 +18,23 @@ Exit codes:
   0  success
   1  the server refused the request
   2  usage error (bad arguments, no terminal to prompt for a password,
-     plain http:// to another host without --allow-http)
+     plain http:// to another host without --allow-http, a bad config file)
   3  the server could not be reached
   4  authentication required (not signed in, session ended, unreadable credentials)
 
 Environment:
   GATEPASS_SERVER        the server URL (like --server)
   GATEPASS_ALLOW_HTTP    1: like --allow-http
+  GATEPASS_DEBUG         1: like --verbose
   GATEPASS_ACCESS_TOKEN  use this access token for every command; store nothing
-  GATEPASS_TOKEN_STORE   where to keep the access token: auto (default), keyring, file";
+  GATEPASS_TOKEN_STORE   where to keep the access token: auto (default), keyring, file
+  GATEPASS_CONFIG_DIR    the folder of config.toml (default $XDG_CONFIG_HOME/gatepass)
+  GATEPASS_DATA_DIR      the folder of the credentials (default $XDG_DATA_HOME/gatepass)
+
+Config file (config.toml in the config folder):
+  server = \"https://auth.example.com\"   the default server
+  token_store = \"file\"                  like GATEPASS_TOKEN_STORE
+A flag wins over its environment variable, which wins over the file.";
 
 const RESET_HELP: &str = "\
 Where the token and the new password come from:
@@ -49,9 +58,10 @@ never a wait for input.";
     after_help = EXIT_CODES
 )]
 pub struct Cli {
-    /// The server's URL.
-    #[arg(long, global = true, env = api::SERVER_ENV, default_value = api::DEFAULT_SERVER)]
-    pub server: String,
+    /// The server's URL [default: `server` in config.toml, else
+    /// http://127.0.0.1:8000].
+    #[arg(long, global = true, env = api::SERVER_ENV, value_name = "URL")]
+    pub server: Option<String>,
 
     /// Print data, and errors (on stderr), as JSON.
     #[arg(long, global = true)]
@@ -69,6 +79,18 @@ pub struct Cli {
     )]
     pub allow_http: bool,
 
+    /// Print each HTTP request and response (method, URL, status, time) on
+    /// stderr; tokens, cookies, passwords and bodies are never shown. Not in
+    /// the terminal app.
+    #[arg(
+        long,
+        short = 'v',
+        global = true,
+        env = DEBUG_ENV,
+        value_parser = opt_in
+    )]
+    pub verbose: bool,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -77,10 +99,13 @@ pub struct Cli {
 pub enum Command {
     /// Create an account and sign in.
     Signup {
+        /// Your first name, as other users see it.
         #[arg(long)]
         first_name: String,
+        /// Your last name, as other users see it.
         #[arg(long)]
         last_name: String,
+        /// The email address to sign in with and get reset links at.
         #[arg(long)]
         email: String,
         /// Read the password from standard input (one line) instead of a prompt.
@@ -89,6 +114,7 @@ pub enum Command {
     },
     /// Sign in.
     Login {
+        /// The account's email address.
         #[arg(long)]
         email: String,
         /// Read the password from standard input (one line) instead of a prompt.
@@ -98,7 +124,11 @@ pub enum Command {
     /// Show the signed-in user.
     Me,
     /// Show a user by id.
-    User { id: String },
+    User {
+        /// The user's id (`gatepass me` shows yours); someone else's profile
+        /// comes without the email.
+        id: String,
+    },
     /// Print a valid access token (refreshed if needed), for
     /// `curl -H "Authorization: Bearer $(gatepass token)"`.
     Token,
@@ -114,6 +144,7 @@ pub enum Command {
     },
     /// Ask for a password-reset email.
     Forgot {
+        /// The account's email address; the link goes there.
         #[arg(long)]
         email: String,
     },
@@ -140,13 +171,33 @@ pub enum Command {
     },
     /// Open the full-screen terminal app (what `gatepass` alone does on a terminal).
     Tui,
+    /// Print a shell completion script, e.g. `gatepass completion bash >
+    /// ~/.local/share/bash-completion/completions/gatepass`.
+    Completion {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), or write one page per command into a folder.
+    #[command(hide = true)]
+    Man {
+        /// Write gatepass.1 and a page per command (gatepass-login.1, …) here
+        /// instead of printing gatepass.1.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<std::path::PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum SessionsAction {
     /// End one session (by the id `gatepass sessions` shows).
-    Revoke { id: String },
+    Revoke {
+        /// The session's id, as `gatepass sessions` lists it.
+        id: String,
+    },
 }
+
+/// `1` (or `true`, `yes`, `on`): like `--verbose`.
+pub const DEBUG_ENV: &str = "GATEPASS_DEBUG";
 
 /// `GATEPASS_ALLOW_HTTP`'s values (clap hands the flag itself in as
 /// `true`): the usual yes and no words; empty is unset. Anything else is a
@@ -180,6 +231,24 @@ where
         None if on_a_terminal() => Command::Tui,
         None => return no_command(),
     };
+    // Generated from the definitions above; need no settings or server.
+    match command {
+        Command::Completion { shell } => return completion(shell),
+        Command::Man { dir } => return man(dir.as_deref(), json),
+        _ => {}
+    }
+    let file = match FileConfig::load() {
+        Ok(file) => file,
+        Err(e) => return report(&e, json),
+    };
+    // The flag, else GATEPASS_SERVER (clap reads both), else the file.
+    let server = cli
+        .server
+        .clone()
+        .or_else(|| file.server.clone())
+        .unwrap_or_else(|| api::DEFAULT_SERVER.to_owned());
+    // The terminal app owns the terminal: lines on stderr would tear its screen.
+    let trace = (cli.verbose && !matches!(command, Command::Tui)).then(Trace::stderr);
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -192,11 +261,12 @@ where
     runtime.block_on(async move {
         // Building the client refuses plain http to another host, before
         // any prompt or request.
-        let client =
-            match ClientConfig::from_env(&cli.server, cli.allow_http).and_then(ApiClient::new) {
-                Ok(client) => client,
-                Err(e) => return report(&e, json),
-            };
+        let client = match ClientConfig::from_env(&server, cli.allow_http, &file)
+            .and_then(|config| ApiClient::with_trace(config, trace))
+        {
+            Ok(client) => client,
+            Err(e) => return report(&e, json),
+        };
         // The plain-http warning goes out before any password is asked for;
         // the terminal app shows the client's notices itself.
         if !matches!(command, Command::Tui) {
@@ -272,14 +342,67 @@ fn report(error: &ClientError, json: bool) -> i32 {
                 eprintln!("  - {}: {}", escape(&field.param), escape(&field.msg));
             }
         }
-        if let ClientError::Unreachable { .. } = error {
-            eprintln!(
-                "  Is the server running? Choose another with --server or {}.",
-                api::SERVER_ENV
-            );
+        if let ClientError::Unreachable { detail, .. } = error {
+            eprintln!("  {}", unreachable_hint(detail));
         }
     }
     error.exit_code()
+}
+
+/// What to try when the server cannot be reached.
+fn unreachable_hint(cause: &str) -> String {
+    if cause.starts_with("TLS") {
+        return "Is that the server's address, with a certificate this machine trusts?".to_owned();
+    }
+    let file = config::config_path()
+        .map(|path| path.display().to_string())
+        .unwrap_or_else(|| config::CONFIG_FILE.to_owned());
+    format!(
+        "Is the server running at that address? Set --server, {} or server = \"…\" in {file}.",
+        api::SERVER_ENV
+    )
+}
+
+/// `gatepass completion SHELL`: the script on stdout.
+fn completion(shell: clap_complete::Shell) -> i32 {
+    let mut command = Cli::command();
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut command, "gatepass", &mut script);
+    match std::io::stdout().write_all(&script) {
+        Ok(()) => exit::OK,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => exit::OK,
+        Err(e) => report(&ClientError::io("cannot write the script", e), false),
+    }
+}
+
+/// `gatepass man`: gatepass.1 on stdout, or every page into `dir`.
+fn man(dir: Option<&std::path::Path>, json: bool) -> i32 {
+    let command = Cli::command();
+    let result = match dir {
+        Some(dir) => std::fs::create_dir_all(dir)
+            .and_then(|()| clap_mangen::generate_to(command, dir))
+            .map_err(|e| {
+                ClientError::io(
+                    format!("cannot write the man pages to {}", dir.display()),
+                    e,
+                )
+            }),
+        None => {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(command)
+                .render(&mut page)
+                .and_then(|()| std::io::stdout().write_all(&page))
+                .or_else(|e| match e.kind() {
+                    std::io::ErrorKind::BrokenPipe => Ok(()),
+                    _ => Err(e),
+                })
+                .map_err(|e| ClientError::io("cannot write the man page", e))
+        }
+    };
+    match result {
+        Ok(()) => exit::OK,
+        Err(e) => report(&e, json),
+    }
 }
 
 fn print_notices(client: &ApiClient, json: bool) {
@@ -439,6 +562,9 @@ async fn execute(client: &ApiClient, command: Command, json: bool) -> Result<i32
                 out(format!("Session {} ended.", escape(&id)));
             }
         }
+        // Answered before any client exists (see `run`).
+        Command::Completion { shell } => return Ok(completion(shell)),
+        Command::Man { dir } => return Ok(man(dir.as_deref(), json)),
         Command::Tui => {
             if !on_a_terminal() {
                 return Err(ClientError::Usage(

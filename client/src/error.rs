@@ -23,9 +23,10 @@ pub enum ClientError {
     #[error("{0}")]
     Usage(String),
 
-    /// No connection, a timeout, or a broken connection. `detail` never holds
-    /// a secret: it is reqwest's description of a transport failure.
-    #[error("cannot reach the server at {server}: {detail}")]
+    /// No connection, a timeout, or a broken connection. `detail` is the
+    /// cause in a few words ("connection refused", "timed out", "TLS: …"),
+    /// never a secret nor the request's URL (a reset token can be in it).
+    #[error("cannot reach the server at {server} ({detail})")]
     Unreachable { server: String, detail: String },
 
     /// The server answered with an error body.

@@ -20,6 +20,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use crate::error::{ClientError, Result};
 
@@ -39,6 +40,10 @@ pub fn default_data_dir() -> Result<PathBuf> {
 #[derive(Debug, Clone)]
 pub struct ServerDir {
     root: PathBuf,
+    /// The highest folder this process created on the way to `root` (the
+    /// data folder itself on a first run), so `tidy` can take back what a
+    /// run that stored nothing made.
+    created: Arc<Mutex<Option<PathBuf>>>,
 }
 
 impl ServerDir {
@@ -46,6 +51,7 @@ impl ServerDir {
     pub fn new(data_dir: &Path, server: &str) -> ServerDir {
         ServerDir {
             root: data_dir.join("servers").join(folder_name(server)),
+            created: Arc::default(),
         }
     }
 
@@ -69,27 +75,115 @@ impl ServerDir {
         self.root.join("state.json")
     }
 
-    /// Creates the folder (and its parents) with mode 0700.
+    /// Creates the folder (and its parents) with mode 0700, remembering the
+    /// highest one that did not exist.
     pub fn create(&self) -> Result<()> {
+        let missing = self
+            .root
+            .ancestors()
+            .take_while(|dir| !dir.as_os_str().is_empty() && !dir.exists())
+            .last()
+            .map(Path::to_owned);
         create_private_dir(&self.root)
-            .map_err(|e| ClientError::io(format!("cannot create {}", self.root.display()), e))
+            .map_err(|e| ClientError::io(format!("cannot create {}", self.root.display()), e))?;
+        if let Some(top) = missing {
+            let mut created = self.created.lock().unwrap_or_else(|p| p.into_inner());
+            // The first creation made the most; a later one remakes part of it.
+            created.get_or_insert(top);
+        }
+        Ok(())
     }
 
     /// Takes the exclusive lock that serialises "read jar -> refresh -> write
     /// jar" across processes. Blocks; call it off the async workers. Released
     /// when the returned guard drops.
     pub fn lock_blocking(&self) -> Result<JarLock> {
-        self.create()?;
         let path = self.lock_path();
-        let file = open_private(&path, false)
-            .map_err(|e| ClientError::io(format!("cannot open {}", path.display()), e))?;
-        // fs4 rather than std's File::lock: the workspace's MSRV (1.85)
-        // predates std's (1.89). flock locks belong to the open file, so two
-        // ApiClients in one process exclude each other as well.
-        fs4::FileExt::lock(&file)
-            .map_err(|e| ClientError::io(format!("cannot lock {}", path.display()), e))?;
-        Ok(JarLock { _file: file })
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            self.create()?;
+            let file = match open_private(&path, false) {
+                Ok(file) => file,
+                // Another process's `tidy` removed the folder in between.
+                Err(e) if e.kind() == io::ErrorKind::NotFound && attempts < 100 => continue,
+                Err(e) => {
+                    return Err(ClientError::io(
+                        format!("cannot open {}", path.display()),
+                        e,
+                    ))
+                }
+            };
+            // fs4 rather than std's File::lock: the workspace's MSRV (1.85)
+            // predates std's (1.89). flock locks belong to the open file, so two
+            // ApiClients in one process exclude each other as well.
+            fs4::FileExt::lock(&file)
+                .map_err(|e| ClientError::io(format!("cannot lock {}", path.display()), e))?;
+            // `tidy` removes the lock file while holding it: a lock taken on
+            // the removed file locks nothing, so take it again on the new one.
+            if is_still_at(&file, &path) {
+                return Ok(JarLock { _file: file });
+            }
+        }
     }
+
+    /// Removes the folder when it holds nothing but the lock file (a run that
+    /// stored nothing: the server was never reached, or every credential is
+    /// gone), and the folders this process created above it when they are
+    /// empty. Skipped while another process holds the lock.
+    pub fn tidy(&self) {
+        let path = self.lock_path();
+        let only_the_lock = std::fs::read_dir(&self.root).is_ok_and(|entries| {
+            entries
+                .filter_map(|entry| entry.ok())
+                .all(|entry| entry.path() == path)
+        });
+        if !only_the_lock {
+            return;
+        }
+        #[cfg(unix)]
+        {
+            let Ok(file) = OpenOptions::new().read(true).open(&path) else {
+                return;
+            };
+            if fs4::FileExt::try_lock(&file).is_err() || !is_still_at(&file, &path) {
+                return;
+            }
+            let _ = std::fs::remove_file(&path);
+            drop(file);
+        }
+        // Elsewhere an open file cannot be removed, nor its lock told from a
+        // new one's: the lock file stays.
+        if std::fs::remove_dir(&self.root).is_err() {
+            return;
+        }
+        let top = self
+            .created
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let Some(top) = top else { return };
+        for dir in self.root.ancestors().skip(1) {
+            if !dir.starts_with(&top) || std::fs::remove_dir(dir).is_err() {
+                break;
+            }
+        }
+    }
+}
+
+/// Whether `file` is still the file at `path` (not removed or replaced).
+#[cfg(unix)]
+fn is_still_at(file: &File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), std::fs::metadata(path)) {
+        (Ok(open), Ok(named)) => open.dev() == named.dev() && open.ino() == named.ino(),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn is_still_at(_file: &File, _path: &Path) -> bool {
+    true
 }
 
 /// Holds the jar lock until dropped (closing the file releases it).
@@ -240,6 +334,67 @@ mod tests {
                 .mode();
             assert_eq!(dir_mode & 0o777, 0o700);
         }
+    }
+
+    #[test]
+    fn a_folder_holding_only_the_lock_is_removed_with_the_folders_it_made() {
+        let home = tempfile::tempdir().unwrap();
+        let data = home.path().join("data").join("gatepass");
+        let server = ServerDir::new(&data, "http://127.0.0.1:1");
+        drop(server.lock_blocking().unwrap());
+        assert!(server.lock_path().exists());
+        server.tidy();
+        assert!(!home.path().join("data").exists(), "every folder it made");
+        assert!(home.path().exists(), "not one it did not make");
+
+        // Folders that were there before stay, even empty.
+        std::fs::create_dir_all(data.join("servers")).unwrap();
+        let server = ServerDir::new(&data, "http://127.0.0.1:1");
+        drop(server.lock_blocking().unwrap());
+        server.tidy();
+        assert!(!server.root().exists());
+        assert!(data.join("servers").exists());
+    }
+
+    #[test]
+    fn a_folder_with_credentials_or_a_held_lock_stays() {
+        let data = tempfile::tempdir().unwrap();
+        let server = ServerDir::new(data.path(), "http://127.0.0.1:1");
+        drop(server.lock_blocking().unwrap());
+        write_atomic(&server.jar_path(), b"{}").unwrap();
+        server.tidy();
+        assert!(server.jar_path().exists());
+        assert!(server.lock_path().exists());
+
+        remove_if_present(&server.jar_path()).unwrap();
+        let held = server.lock_blocking().unwrap();
+        server.tidy();
+        assert!(server.lock_path().exists(), "another holder is using it");
+        drop(held);
+        server.tidy();
+        assert!(!server.root().exists());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_lock_on_a_removed_lock_file_is_taken_again_on_the_new_one() {
+        let data = tempfile::tempdir().unwrap();
+        let server = ServerDir::new(data.path(), "http://127.0.0.1:1");
+        let old = {
+            server.create().unwrap();
+            open_private(&server.lock_path(), false).unwrap()
+        };
+        std::fs::remove_file(server.lock_path()).unwrap();
+        assert!(!is_still_at(&old, &server.lock_path()));
+        // The lock is taken on a file that exists, not on the removed one.
+        let held = server.lock_blocking().unwrap();
+        let other = open_private(&server.lock_path(), false).unwrap();
+        assert!(fs4::FileExt::try_lock(&other).is_err());
+        assert!(
+            fs4::FileExt::try_lock(&old).is_ok(),
+            "the old file locks nothing"
+        );
+        drop(held);
     }
 
     #[test]

@@ -74,16 +74,26 @@ impl StoreChoice {
         StoreChoice::parse(std::env::var(Self::ENV).ok().as_deref())
     }
 
+    /// `auto`, `keyring` or `file` (the config file's `token_store`).
+    pub fn parse_value(value: &str) -> Option<StoreChoice> {
+        match value.trim() {
+            "auto" => Some(StoreChoice::Auto),
+            "keyring" => Some(StoreChoice::Keyring),
+            "file" => Some(StoreChoice::File),
+            _ => None,
+        }
+    }
+
     /// Unset or empty means `auto`.
     pub fn parse(value: Option<&str>) -> Result<StoreChoice> {
         match value.map(str::trim).unwrap_or("") {
-            "" | "auto" => Ok(StoreChoice::Auto),
-            "keyring" => Ok(StoreChoice::Keyring),
-            "file" => Ok(StoreChoice::File),
-            other => Err(ClientError::Usage(format!(
-                "{}={other:?} is not one of auto, keyring, file",
-                Self::ENV
-            ))),
+            "" => Ok(StoreChoice::Auto),
+            other => StoreChoice::parse_value(other).ok_or_else(|| {
+                ClientError::Usage(format!(
+                    "{}={other:?} is not one of auto, keyring, file",
+                    Self::ENV
+                ))
+            }),
         }
     }
 }

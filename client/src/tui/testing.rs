@@ -162,8 +162,6 @@ pub fn refusal(status: u16, code: ErrorCode, feedback: &str) -> ClientError {
 pub fn unreachable() -> ClientError {
     ClientError::Unreachable {
         server: SERVER.into(),
-        detail: "error sending request: client error (Connect): tcp connect error: \
-                 Connection refused (os error 111)"
-            .into(),
+        detail: "connection refused".into(),
     }
 }
