@@ -44,6 +44,16 @@ impl Ed25519Pair {
         Ed25519Pair::from_seed(seed)
     }
 
+    /// An operator's key: a PKCS#8 private key in PEM (`-----BEGIN PRIVATE
+    /// KEY-----`, as `openssl genpkey -algorithm ed25519` writes it). The
+    /// error names what is wrong, never the key.
+    pub fn from_pkcs8_pem(pem: &str) -> Result<Ed25519Pair, String> {
+        use ed25519_dalek::pkcs8::DecodePrivateKey;
+        ed25519_dalek::SigningKey::from_pkcs8_pem(pem)
+            .map(|key| Ed25519Pair::from_seed(key.to_bytes()))
+            .map_err(|e| format!("not an Ed25519 private key in PKCS#8 PEM: {e}"))
+    }
+
     pub fn from_seed(seed: [u8; 32]) -> Ed25519Pair {
         let public = ed25519_dalek::SigningKey::from_bytes(&seed)
             .verifying_key()
@@ -177,6 +187,26 @@ mod tests {
             .try_into()
             .unwrap();
         assert_eq!(Ed25519Pair::from_seed(seed).public().as_slice(), public);
+    }
+
+    #[test]
+    fn an_operators_pem_key_is_read_and_anything_else_refused() {
+        // RFC 8410, section 10.3: an Ed25519 private key in PKCS#8 PEM.
+        let pem = "-----BEGIN PRIVATE KEY-----\n\
+                   MC4CAQAwBQYDK2VwBCIEINTuctv5E1hK1bbY8fdp+K06/nwoy/HU++CXqI9EdVhC\n\
+                   -----END PRIVATE KEY-----\n";
+        let pair = Ed25519Pair::from_pkcs8_pem(pem).unwrap();
+        assert_eq!(
+            pair.pkcs8_der(),
+            base64::engine::general_purpose::STANDARD
+                .decode("MC4CAQAwBQYDK2VwBCIEINTuctv5E1hK1bbY8fdp+K06/nwoy/HU++CXqI9EdVhC")
+                .unwrap(),
+            "the same key written back"
+        );
+        for bad in ["", "not a key", &pem.replace("MC4C", "MC4D")] {
+            let e = Ed25519Pair::from_pkcs8_pem(bad).unwrap_err();
+            assert!(e.contains("PKCS#8"), "{e}");
+        }
     }
 
     #[test]

@@ -2,12 +2,15 @@
 //! hand, on the configured database, with servers running or not (they see
 //! the change within [`SYNC_INTERVAL`](super::SYNC_INTERVAL)).
 
+use std::io::Read;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Subcommand;
 use serde_json::json;
 
 use super::{KeyError, Retirement, Rotation, SigningKeys};
+use crate::auth::keys::Ed25519Pair;
 use crate::config::{AccessTokenAlg, Config};
 use crate::db;
 use crate::store::signing_keys::{KeyState, SigningKeyRecord};
@@ -27,6 +30,17 @@ pub enum KeysAction {
     /// published, and the old key verifies until its tokens expire. Nobody
     /// is signed out.
     Rotate {
+        /// The outcome as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Makes your own Ed25519 key the next key: published from now on, it
+    /// signs from the next rotation (`keys rotate` for now). FILE holds a
+    /// PKCS#8 private key in PEM, as `openssl genpkey -algorithm ed25519`
+    /// writes it; the database keeps it sealed like the generated keys.
+    Import {
+        /// The PEM file (`-` for standard input).
+        file: PathBuf,
         /// The outcome as one JSON object.
         #[arg(long)]
         json: bool,
@@ -53,6 +67,18 @@ pub async fn run(config: &Config, action: KeysAction) -> ExitCode {
         );
         return ExitCode::from(2);
     }
+    // A bad key file is the operator's to fix (exit 2), found before the
+    // database is opened.
+    let imported = match &action {
+        KeysAction::Import { file, .. } => match read_key(file) {
+            Ok(pair) => Some(pair),
+            Err(e) => {
+                eprintln!("gatepass-server: {}: {e}", file.display());
+                return ExitCode::from(2);
+            }
+        },
+        _ => None,
+    };
     let store = match open(config).await {
         Ok(store) => store,
         Err(e) => {
@@ -67,6 +93,19 @@ pub async fn run(config: &Config, action: KeysAction) -> ExitCode {
             .rotate(&store)
             .await
             .map(|rotation| print_rotation(config, rotation.as_ref(), json)),
+        KeysAction::Import { json, .. } => {
+            let pair = imported.expect("read above");
+            keys.import_next(&store, &pair).await.map(|kid| {
+                if json {
+                    println!("{}", json!({ "next": kid }));
+                } else {
+                    println!(
+                        "{kid} is the next key: published now, it signs from the next rotation \
+                         (`gatepass-server keys rotate` to make it sign now)"
+                    );
+                }
+            })
+        }
         KeysAction::Retire { kid, json } => keys
             .retire_now(&store, &kid)
             .await
@@ -85,6 +124,18 @@ pub async fn run(config: &Config, action: KeysAction) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The operator's key pair from `file` (`-`: standard input).
+fn read_key(file: &Path) -> Result<Ed25519Pair, String> {
+    let mut pem = String::new();
+    let read = if file == Path::new("-") {
+        std::io::stdin().read_to_string(&mut pem)
+    } else {
+        std::fs::File::open(file).and_then(|mut f| f.read_to_string(&mut pem))
+    };
+    read.map_err(|e| format!("cannot read it: {e}"))?;
+    Ed25519Pair::from_pkcs8_pem(&pem)
 }
 
 /// The configured database, which must be migrated already.

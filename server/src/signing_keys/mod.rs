@@ -288,6 +288,33 @@ impl SigningKeys {
         self.rotate_from(store, &stored).await
     }
 
+    /// Makes the operator's key pair `pair` the next key, in place of the
+    /// generated one (which has signed nothing): published from now on, it
+    /// signs from the next rotation. Its kid is returned.
+    pub async fn import_next(&self, store: &Store, pair: &Ed25519Pair) -> Result<String, KeyError> {
+        let kid = pair.kid();
+        let (_, stored) = self.ensure(store, Unreadable::Refuse).await?;
+        if stored.iter().any(|k| k.kid == kid) {
+            return Err(KeyError::Failed(format!("the key {kid} is stored already")));
+        }
+        let next = find(&stored, KeyState::Next)
+            .ok_or_else(|| KeyError::Failed("no next key to replace".into()))?;
+        let key = NewSigningKey {
+            sealed_private_key: self.seal.seal(&kid, pair.seed()),
+            kid: kid.clone(),
+            algorithm: EDDSA.to_owned(),
+            public_key: pair.public().to_vec(),
+            state: KeyState::Next,
+        };
+        if !store.replace_next_signing_key(&next.kid, &key).await? {
+            return Err(KeyError::Failed(
+                "the next key changed meanwhile (a rotation?): try again".into(),
+            ));
+        }
+        log::info!(target: "gatepass::keys", "the operator's key {kid} is the next signing key, in place of {}", next.kid);
+        Ok(kid)
+    }
+
     /// Stops the key `kid` from verifying at once (a leak). The current key
     /// is first rotated away, so that something signs; a next key is
     /// replaced by a new one.

@@ -223,3 +223,35 @@ async fn a_command_under_another_secret_refuses_instead_of_replacing_the_keys() 
     assert!(refused.contains("AUTH_REFRESH_TOKEN_SECRET"), "{refused}");
     assert_eq!(wrong.list(&store).await.unwrap(), stored, "nothing changed");
 }
+
+#[rocket::async_test]
+async fn an_operators_key_becomes_the_next_key_and_signs_after_a_rotation() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = testing::store(dir.path()).await;
+    let keys = keys(SECRET, KeyRotation::Off, Duration::from_secs(300));
+    let tokens = tokens();
+    keys.sync(&store, &tokens).await.unwrap();
+    let generated_next = find(&keys.list(&store).await.unwrap(), KeyState::Next)
+        .unwrap()
+        .kid
+        .clone();
+
+    let own = Ed25519Pair::generate();
+    assert_eq!(keys.import_next(&store, &own).await.unwrap(), own.kid());
+    let listed = keys.list(&store).await.unwrap();
+    assert_eq!(find(&listed, KeyState::Next).unwrap().kid, own.kid());
+    assert!(
+        listed.iter().all(|k| k.kid != generated_next),
+        "the generated next key, which signed nothing, is gone"
+    );
+    assert!(
+        keys.import_next(&store, &own).await.is_err(),
+        "a key is stored once"
+    );
+
+    keys.sync(&store, &tokens).await.unwrap();
+    assert!(published(&tokens).contains(&own.kid()));
+    keys.rotate(&store).await.unwrap().expect("rotated");
+    keys.sync(&store, &tokens).await.unwrap();
+    assert_eq!(kid_of(&tokens.issue("u", "s").unwrap()), own.kid());
+}

@@ -193,4 +193,44 @@ impl Store {
         tx.commit().await?;
         Ok(true)
     }
+
+    /// Puts `key` in the next key's place, whole or not at all: the next key
+    /// `replaced` (if still the next one; it has signed nothing) stops
+    /// verifying now. False, with nothing changed, when the next key is no
+    /// longer `replaced`.
+    pub async fn replace_next_signing_key(
+        &self,
+        replaced: &str,
+        key: &NewSigningKey,
+    ) -> sqlx::Result<bool> {
+        let now = now_ms();
+        let mut tx = self.transaction().await?;
+        let retired = on_tx!(&mut tx, |conn| sqlx::query(
+            "UPDATE signing_keys SET state = 'retired', retired_at = $2, verify_until = $2
+              WHERE kid = $1 AND state = 'next'",
+        )
+        .bind(replaced)
+        .bind(now)
+        .execute(conn)
+        .await
+        .map(|done| done.rows_affected()))?;
+        if retired != 1 {
+            return Ok(false);
+        }
+        on_tx!(&mut tx, |conn| sqlx::query(
+            "INSERT INTO signing_keys
+                    (kid, algorithm, public_key, sealed_private_key, state, created_at)
+             VALUES ($1, $2, $3, $4, 'next', $5)",
+        )
+        .bind(&key.kid)
+        .bind(&key.algorithm)
+        .bind(&key.public_key)
+        .bind(&key.sealed_private_key)
+        .bind(now)
+        .execute(conn)
+        .await
+        .map(|done| done.rows_affected()))?;
+        tx.commit().await?;
+        Ok(true)
+    }
 }
