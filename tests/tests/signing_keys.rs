@@ -732,3 +732,57 @@ async fn a_third_party_jose_verifier_finds_the_keys_from_the_issuer_and_follows_
     assert_eq!(refused["code"], "ERR_JWKS_NO_MATCHING_KEY", "{refused}");
     assert_eq!(verifier.verify(&fresh_token).await["ok"], true);
 }
+
+#[tokio::test]
+async fn an_operators_own_key_is_imported_as_the_next_key_and_signs_after_a_rotation() {
+    let server = builder().start();
+    let session = server.api().signup(&unique_email("import")).await;
+    // RFC 8410, section 10.3: an Ed25519 private key in PKCS#8 PEM.
+    let pem = "-----BEGIN PRIVATE KEY-----\n\
+               MC4CAQAwBQYDK2VwBCIEINTuctv5E1hK1bbY8fdp+K06/nwoy/HU++CXqI9EdVhC\n\
+               -----END PRIVATE KEY-----\n";
+    let file = server.data_dir().join("operator-key.pem");
+    std::fs::write(&file, pem).unwrap();
+
+    let imported = keys_json(&server, &["import", file.to_str().unwrap()]);
+    let kid = imported["next"].as_str().expect("its kid").to_owned();
+    let published = wait_for(
+        "the imported key in the key set",
+        Duration::from_secs(30),
+        || async {
+            let keys = jwks(&server).await;
+            keys.iter()
+                .any(|k| k["kid"] == kid.as_str())
+                .then_some(keys)
+        },
+    )
+    .await;
+    assert_eq!(
+        published.len(),
+        2,
+        "the current key and the imported next key: {published:?}"
+    );
+
+    let rotation = keys_json(&server, &["rotate"]);
+    assert_eq!(rotation["current"], kid.as_str());
+    let mut refresh = session.refresh_token.clone();
+    until_signing_with(&server, &mut refresh, &kid).await;
+    let token = server.api().reauth(&refresh).await.access_token().unwrap();
+    verify_with(&jwks(&server).await, &token);
+
+    // A file that holds no key: exit 2, naming the file, changing nothing.
+    std::fs::write(
+        &file,
+        "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n",
+    )
+    .unwrap();
+    let before = keys_json(&server, &["list"]);
+    let out = keys_command(&server, &["import", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("operator-key.pem") && said.contains("PKCS#8"),
+        "{said}"
+    );
+    assert_eq!(keys_json(&server, &["list"]), before);
+}
