@@ -1,5 +1,6 @@
 //! The server's module graph has no cycles, and its layers point one way:
-//! routes -> domain (`accounts`, `sessions`, `throttle`) -> `store` -> `db`.
+//! routes (and the operator's commands, `admin`) -> domain (`accounts`,
+//! `sessions`, `throttle`) -> `store` -> `db`.
 //!
 //! The tool is this test: it reads every source file of `server/src`, takes
 //! each `crate::<module>` a file names outside its unit tests, and checks
@@ -136,6 +137,7 @@ fn the_layers_point_one_way() {
         ("accounts", "sessions"),
         ("sessions", "store"),
         ("store", "db"),
+        ("signing_keys", "store"),
     ] {
         assert!(
             graph[module].contains(dep),
@@ -146,23 +148,67 @@ fn the_layers_point_one_way() {
         (
             "db",
             &[
-                "store", "sessions", "accounts", "routes", "audit", "cache", "state", "throttle",
+                "store",
+                "sessions",
+                "accounts",
+                "routes",
+                "audit",
+                "cache",
+                "state",
+                "throttle",
+                "signing_keys",
             ],
         ),
         (
             "store",
             &[
-                "sessions", "accounts", "routes", "audit", "cache", "state", "throttle",
+                "sessions",
+                "accounts",
+                "routes",
+                "audit",
+                "cache",
+                "state",
+                "throttle",
+                "signing_keys",
             ],
         ),
         ("sessions", &["routes", "accounts", "openapi"]),
         ("accounts", &["routes", "openapi"]),
         ("throttle", &["routes", "accounts", "sessions"]),
+        // The keys' life is a domain of its own: it serves the routes (the
+        // key set) and the sessions (signing), never the other way round.
+        (
+            "signing_keys",
+            &["routes", "accounts", "sessions", "openapi"],
+        ),
         (
             "auth",
-            &["routes", "state", "store", "sessions", "accounts"],
+            &[
+                "routes",
+                "state",
+                "store",
+                "sessions",
+                "accounts",
+                "signing_keys",
+            ],
         ),
     ];
+    // The operator's commands sit on top, beside routes: nothing imports
+    // them, and they do not go through HTTP.
+    for (module, deps) in &graph {
+        assert!(
+            module == "admin" || !deps.contains("admin"),
+            "{module} imports admin: {deps:?}"
+        );
+    }
+    assert!(
+        graph
+            .get("admin")
+            .is_some_and(|deps| deps.contains("accounts")
+                && deps.contains("store")
+                && !deps.contains("routes")),
+        "admin -> accounts, store, and not routes: {graph:#?}"
+    );
     for (module, forbidden) in never {
         let deps = graph.get(*module).cloned().unwrap_or_default();
         for name in *forbidden {
