@@ -118,6 +118,7 @@ async fn a_password_change_ends_the_other_sessions_and_keeps_this_one() {
         current_password: current.into(),
         password: NEW_PASSWORD.into(),
         password_confirm: NEW_PASSWORD.into(),
+        code: None,
     };
 
     let wrong = accounts
@@ -211,4 +212,146 @@ async fn a_user_sees_all_of_themselves_and_only_the_profile_of_others() {
         accounts.view(&ada.user, "not-a-uuid").await,
         Err(ApiError::UserNotFound)
     ));
+}
+
+/// The events stored for `user_id`, with their operator, in order.
+async fn trail(world: &World, user_id: &str) -> Vec<(String, Option<String>)> {
+    world.store.flush_audit().await;
+    sqlx::query_as("SELECT event, operator FROM audit_events WHERE user_id = $1 ORDER BY id")
+        .bind(user_id)
+        .fetch_all(&world.pool)
+        .await
+        .unwrap()
+}
+
+#[rocket::async_test]
+async fn a_disabled_account_fails_login_as_a_wrong_password_does_until_enabled() {
+    let world = World::new(&[("AUTH_LOGIN_ACCOUNT_LIMIT", "3/15m")]).await;
+    let signed_in = accounts(&world)
+        .signup(&signup_request("ada@example.com"), &client())
+        .await
+        .unwrap();
+    let user = signed_in.user;
+    let operator = Operator::new(&world.store, "ops");
+
+    let disabled = operator.disable(&user).await.unwrap();
+    assert_eq!(
+        disabled,
+        Disabled {
+            changed: true,
+            sessions_ended: 1
+        }
+    );
+    assert!(matches!(
+        world
+            .sessions()
+            .live_user(&signed_in.session.session_id, &user.id)
+            .await,
+        Err(ApiError::SessionRevoked)
+    ));
+    // The right password, refused as a wrong one, and counted as one.
+    for _ in 0..3 {
+        assert!(matches!(
+            login(&world, "ada@example.com", PASSWORD).await,
+            Err(ApiError::InvalidCredentials)
+        ));
+    }
+    assert!(matches!(
+        login(&world, "ada@example.com", PASSWORD).await,
+        Err(ApiError::TooManyAttempts { .. })
+    ));
+    assert_eq!(
+        operator.disable(&user).await.unwrap(),
+        Disabled {
+            changed: false,
+            sessions_ended: 0
+        }
+    );
+
+    let world_after = World::new(&[]).await;
+    let user = accounts(&world_after)
+        .signup(&signup_request("ada@example.com"), &client())
+        .await
+        .unwrap()
+        .user;
+    let operator = Operator::new(&world_after.store, "ops");
+    operator.disable(&user).await.unwrap();
+    assert!(operator.enable(&user).await.unwrap());
+    assert!(!operator.enable(&user).await.unwrap(), "enabled once");
+    login(&world_after, "ada@example.com", PASSWORD)
+        .await
+        .unwrap();
+    assert_eq!(
+        trail(&world_after, &user.id).await,
+        [
+            ("signup".into(), None),
+            ("user_disabled".into(), Some("ops".into())),
+            ("user_enabled".into(), Some("ops".into())),
+            ("login_succeeded".into(), None),
+        ]
+    );
+}
+
+#[rocket::async_test]
+async fn an_operator_creates_an_account_as_signup_would_and_deletes_it() {
+    let world = World::new(&[]).await;
+    let operator = Operator::new(&world.store, "ops");
+    let passwords = &world.state.passwords;
+
+    let weak = SignupRequest {
+        password: "password".into(),
+        password_confirm: Some("password".into()),
+        ..signup_request("ada@example.com")
+    };
+    let Err(ApiError::Validation(errors)) = operator.create(passwords, &weak).await else {
+        panic!("a common password is refused");
+    };
+    assert_eq!(errors[0].param, "password");
+
+    let user = operator
+        .create(passwords, &signup_request("Ada@Example.com"))
+        .await
+        .unwrap();
+    assert_eq!(user.email, "ada@example.com");
+    assert!(
+        world
+            .store
+            .live_sessions(&user.id)
+            .await
+            .unwrap()
+            .is_empty(),
+        "no session"
+    );
+    let Err(ApiError::Validation(errors)) = operator
+        .create(passwords, &signup_request("ada@example.com"))
+        .await
+    else {
+        panic!("a taken email is refused");
+    };
+    assert_eq!(errors[0].param, "email");
+    let signed_in = login(&world, "ada@example.com", PASSWORD).await.unwrap();
+
+    assert!(operator.delete(&user).await.unwrap());
+    assert!(!operator.delete(&user).await.unwrap(), "deleted once");
+    assert!(world.store.user_by_id(&user.id).await.unwrap().is_none());
+    assert!(matches!(
+        world
+            .sessions()
+            .live_user(&signed_in.session.session_id, &user.id)
+            .await,
+        Err(ApiError::SessionRevoked)
+    ));
+    assert!(matches!(
+        login(&world, "ada@example.com", PASSWORD).await,
+        Err(ApiError::InvalidCredentials)
+    ));
+    assert_eq!(
+        trail(&world, &user.id).await,
+        [
+            ("user_created".into(), Some("ops".into())),
+            ("login_succeeded".into(), None),
+            ("user_deleted".into(), Some("ops".into())),
+        ],
+        "the trail outlives the user"
+    );
 }
