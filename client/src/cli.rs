@@ -241,12 +241,7 @@ where
         Ok(file) => file,
         Err(e) => return report(&e, json),
     };
-    // The flag, else GATEPASS_SERVER (clap reads both), else the file.
-    let server = cli
-        .server
-        .clone()
-        .or_else(|| file.server.clone())
-        .unwrap_or_else(|| api::DEFAULT_SERVER.to_owned());
+    let server = resolve_server(cli.server.clone(), &file);
     // The terminal app owns the terminal: lines on stderr would tear its screen.
     let trace = (cli.verbose && !matches!(command, Command::Tui)).then(Trace::stderr);
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -279,6 +274,16 @@ where
             Err(e) => report(&e, json),
         }
     })
+}
+
+/// The server: `--server`, else `GATEPASS_SERVER` (clap reads both into
+/// `flag_or_env`; empty counts as unset, like every variable here), else
+/// the config file's, else the default.
+fn resolve_server(flag_or_env: Option<String>, file: &FileConfig) -> String {
+    flag_or_env
+        .filter(|server| !server.trim().is_empty())
+        .or_else(|| file.server.clone())
+        .unwrap_or_else(|| api::DEFAULT_SERVER.to_owned())
 }
 
 /// Clap's own errors exit 2 (help and version 0); as JSON with `--json`.
@@ -785,6 +790,44 @@ mod tests {
         status.signed_in = true;
         status.refresh_cookie_present = true;
         assert_eq!(status_exit_code(&status), exit::OK);
+    }
+
+    #[test]
+    fn the_server_is_the_flag_or_env_then_the_file_then_the_default() {
+        let file = FileConfig {
+            server: Some("https://from.file".into()),
+            ..FileConfig::default()
+        };
+        let given = Some("https://given".to_owned());
+        assert_eq!(resolve_server(given.clone(), &file), "https://given");
+        assert_eq!(resolve_server(None, &file), "https://from.file");
+        assert_eq!(resolve_server(Some(" ".into()), &file), "https://from.file");
+        assert_eq!(
+            resolve_server(None, &FileConfig::default()),
+            api::DEFAULT_SERVER
+        );
+        assert_eq!(
+            resolve_server(given, &FileConfig::default()),
+            "https://given"
+        );
+    }
+
+    #[test]
+    fn completions_are_generated_for_every_shell() {
+        for shell in [
+            clap_complete::Shell::Bash,
+            clap_complete::Shell::Zsh,
+            clap_complete::Shell::Fish,
+            clap_complete::Shell::PowerShell,
+            clap_complete::Shell::Elvish,
+        ] {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "gatepass", &mut script);
+            let script = String::from_utf8(script).unwrap();
+            for word in ["revoke", "completion", "server", "verbose"] {
+                assert!(script.contains(word), "{shell} lacks {word}");
+            }
+        }
     }
 
     #[test]

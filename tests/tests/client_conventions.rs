@@ -205,6 +205,13 @@ async fn the_config_file_names_the_server_and_the_flag_and_env_override_it() {
     // The file's token_store = "file" was used (GATEPASS_TOKEN_STORE unset).
     assert_eq!(status.json()["tokenStore"], "file");
     run_unset(&home, &["me"], &[]).assert_code(0);
+    // An empty GATEPASS_SERVER is unset: the file still decides.
+    let mut command = home.command(&["--json", "status"]);
+    command.env("GATEPASS_SERVER", "");
+    let empty = command.output().expect("run gatepass");
+    assert_eq!(empty.status.code(), Some(0));
+    let json: serde_json::Value = serde_json::from_slice(&empty.stdout).expect("JSON");
+    assert_eq!(json["server"], server.base_url.as_str());
 
     // The flag wins over the file; the environment variable too.
     let elsewhere = closed_server();
