@@ -425,3 +425,103 @@ fn the_operator_is_the_os_account_without_user_or_logname() {
     assert_eq!(trail[0]["operator"], "ops-alice");
     assert_eq!(trail[1]["operator"], account.as_str());
 }
+
+/// A tmux server of its own, killed when dropped.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn run(&self, args: &[&str]) -> String {
+        let output = Command::new("tmux")
+            .args(["-f", "/dev/null", "-L", &self.socket])
+            .args(args)
+            .env_remove("TMUX")
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "tmux {args:?}: {output:?}");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    /// Polls the pane until it shows `text` (30 s at most); the screen.
+    fn wait_for(&self, text: &str) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let screen = self.run(&["capture-pane", "-p", "-t", "app"]);
+            if screen.contains(text) {
+                return screen;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{text:?} never showed; the screen:\n{screen}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
+    fn type_line(&self, text: &str) {
+        self.run(&["send-keys", "-t", "app", "-l", text]);
+        self.run(&["send-keys", "-t", "app", "Enter"]);
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-f", "/dev/null", "-L", &self.socket, "kill-server"])
+            .output();
+    }
+}
+
+/// On a terminal, `users create` asks for the password twice, and what is
+/// typed does not show.
+#[test]
+fn create_asks_for_the_password_on_a_terminal_without_echoing_it() {
+    let has_tmux = Command::new("tmux").arg("-V").output().is_ok();
+    if !has_tmux {
+        assert!(std::env::var_os("CI").is_none(), "CI must have tmux");
+        eprintln!("tmux is missing: the terminal prompt is not tested here");
+        return;
+    }
+    let setup = Setup::new();
+    let quote = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
+    let command = [
+        "env".to_owned(),
+        "-i".to_owned(),
+        quote(&format!("GATEPASS_DATA_DIR={}", setup.data.display())),
+        "USER=ops-alice".to_owned(),
+        "AUTH_BCRYPT_COST=10".to_owned(),
+        quote(env!("CARGO_BIN_EXE_gatepass-server")),
+        "users create --email ada@example.com --first-name Ada --last-name Lovelace".to_owned(),
+    ]
+    .join(" ");
+    let tmux = Tmux {
+        socket: format!("gatepass-admin-{}", std::process::id()),
+    };
+    // The pane outlives the command, so its last screen can be read.
+    let script = format!(
+        "cd {} && {command}; echo \"[exit $?]\"; sleep 600",
+        quote(&setup.dir.path().display().to_string())
+    );
+    tmux.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        "app",
+        "-x",
+        "120",
+        "-y",
+        "30",
+        &script,
+    ]);
+    tmux.wait_for("Password for ada@example.com:");
+    tmux.type_line(PASSWORD);
+    tmux.wait_for("The same password again:");
+    tmux.type_line(PASSWORD);
+    let screen = tmux.wait_for("[exit ");
+    assert!(screen.contains("[exit 0]"), "{screen}");
+    assert!(screen.contains("created user "), "{screen}");
+    assert!(!screen.contains(PASSWORD), "the password showed: {screen}");
+    let listed = setup.json(&["users", "list", "--json"]);
+    assert_eq!(listed[0]["email"], "ada@example.com");
+}
