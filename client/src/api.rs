@@ -1041,16 +1041,16 @@ fn cause_of(error: &reqwest::Error) -> String {
     };
     let mut dns = false;
     while let Some(cause) = source {
-        let tls = cause.downcast_ref::<rustls::Error>().or_else(|| {
-            cause
-                .downcast_ref::<std::io::Error>()
-                .and_then(|io| io.get_ref())
-                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-        });
-        if let Some(tls) = tls {
-            return format!("TLS: {tls}");
-        }
-        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+        // The connector nests io errors (Other(InvalidData(rustls::Error)))
+        // and an io::Error's `source` skips the error it wraps: look inside.
+        let mut layer = Some(cause);
+        while let Some(error) = layer {
+            if let Some(tls) = error.downcast_ref::<rustls::Error>() {
+                return format!("TLS: {tls}");
+            }
+            let Some(io) = error.downcast_ref::<std::io::Error>() else {
+                break;
+            };
             let kind = match io.kind() {
                 ErrorKind::ConnectionRefused => Some("connection refused"),
                 ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted => {
@@ -1063,6 +1063,9 @@ fn cause_of(error: &reqwest::Error) -> String {
             if let Some(kind) = kind {
                 return kind.to_owned();
             }
+            layer = io
+                .get_ref()
+                .map(|inner| inner as &(dyn std::error::Error + 'static));
         }
         innermost = cause.to_string();
         dns |= innermost.starts_with("dns error");
@@ -1307,6 +1310,32 @@ mod tests {
                 "{line}"
             );
         }
+    }
+
+    #[tokio::test]
+    async fn a_plain_http_server_behind_https_is_a_tls_error() {
+        // A server that answers a TLS hello with plain HTTP.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = tokio::spawn(async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut hello = [0u8; 512];
+            let _ = socket.read(&mut hello).await;
+            let _ = socket
+                .write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+                .await;
+        });
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let error = reqwest::Client::new()
+            .get(format!("https://127.0.0.1:{port}/x"))
+            .send()
+            .await
+            .unwrap_err();
+        let cause = cause_of(&error);
+        assert!(cause.starts_with("TLS: "), "{cause}");
+        assert!(!cause.contains('\n'), "{cause}");
+        server.await.unwrap();
     }
 
     #[test]

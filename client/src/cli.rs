@@ -357,7 +357,8 @@ fn report(error: &ClientError, json: bool) -> i32 {
 /// What to try when the server cannot be reached.
 fn unreachable_hint(cause: &str) -> String {
     if cause.starts_with("TLS") {
-        return "Is that the server's address, with a certificate this machine trusts?".to_owned();
+        return "Does the server speak https there, with a certificate this machine trusts?"
+            .to_owned();
     }
     let file = config::config_path()
         .map(|path| path.display().to_string())
