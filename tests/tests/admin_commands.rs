@@ -8,7 +8,7 @@ use std::io::Write;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use gatepass_tests::{binary, unique_email, wait_for, Server, PASSWORD};
+use gatepass_tests::{binary, unique_email, wait_for, Server, SmtpSink, PASSWORD};
 use serde_json::Value;
 
 /// The session cache's lifetime on the server under test: how late it may
@@ -19,8 +19,9 @@ const SLACK: Duration = Duration::from_secs(5);
 /// The operator the commands run as.
 const OPERATOR: &str = "ops-grace";
 
-fn start_server() -> Server {
+fn start_server(sink: &SmtpSink) -> Server {
     Server::builder()
+        .smtp(sink)
         .env(
             "GATEPASS_SESSION_CACHE_TTL",
             format!("{}s", CACHE_TTL.as_secs()),
@@ -96,7 +97,8 @@ fn events(lines: &[Value]) -> Vec<String> {
 
 #[tokio::test]
 async fn disable_enable_and_delete_take_effect_on_the_running_server() {
-    let server = start_server();
+    let sink = SmtpSink::start();
+    let server = start_server(&sink);
     let api = server.api();
     let email = unique_email("operated");
     let user = api.signup(&email).await;
@@ -137,6 +139,26 @@ async fn disable_enable_and_delete_take_effect_on_the_running_server() {
     login.assert_error(400, "invalid_credentials");
     assert_eq!(login.body, wrong.body, "a disabled account is not revealed");
 
+    // A reset link is not sent to a disabled account: the request answers
+    // as for any address, and only the other account's mail comes.
+    let other = unique_email("other");
+    api.signup(&other).await;
+    let asked = api.forgot(&email).await;
+    let control = api.forgot(&other).await;
+    assert_eq!((asked.status, &asked.body), (control.status, &control.body));
+    sink.wait_for_mails_to(&other, 1, Duration::from_secs(30));
+    assert!(sink.mails_to(&email).is_empty());
+    // Its request is audited (by the background job) before the next step.
+    wait_for(
+        "the reset request's audit row",
+        Duration::from_secs(30),
+        || {
+            let requested = events(&trail(&server, &id)).contains(&"reset_requested".to_owned());
+            async move { requested.then_some(()) }
+        },
+    )
+    .await;
+
     ok(&server, &["users", "enable", &id]);
     let login = api.login(&email, PASSWORD).await;
     assert_eq!(login.status, 200, "enabled: {}", login.text);
@@ -168,6 +190,7 @@ async fn disable_enable_and_delete_take_effect_on_the_running_server() {
         "login_failed",
         "user_disabled",
         "login_failed",
+        "reset_requested",
         "user_enabled",
         "login_succeeded",
         "user_deleted",
@@ -191,7 +214,8 @@ async fn disable_enable_and_delete_take_effect_on_the_running_server() {
 
 #[tokio::test]
 async fn a_user_created_by_command_logs_in_to_the_running_server() {
-    let server = start_server();
+    let sink = SmtpSink::start();
+    let server = start_server(&sink);
     let api = server.api();
     let email = unique_email("created");
     let output = admin(
