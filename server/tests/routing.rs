@@ -104,7 +104,7 @@ fn access_token(key: &[u8], expires_in: i64) -> String {
         "sid": "00000000-0000-4000-8000-000000000002",
         "iat": now - 300,
         "exp": now + expires_in,
-        "iss": "gatepass",
+        "iss": "http://localhost:8000", // GATEPASS_PUBLIC_URL's default
         "jti": "00000000-0000-4000-8000-000000000003",
     });
     jsonwebtoken::encode(
@@ -516,10 +516,14 @@ async fn the_public_keys_are_served_cacheable() {
         Some("public, max-age=300")
     );
     let jwks: Value = response.into_json().await.unwrap();
+    // The current key, and the next one published before it signs.
     let keys = jwks["keys"].as_array().unwrap();
-    assert_eq!(keys.len(), 1, "{jwks}");
-    assert_eq!(keys[0]["kid"], header["kid"]);
-    assert_eq!(keys[0]["kty"], "OKP");
+    assert_eq!(keys.len(), 2, "{jwks}");
+    let current = keys
+        .iter()
+        .find(|k| k["kid"] == header["kid"])
+        .expect("the signing key is published");
+    assert_eq!(current["kty"], "OKP");
 
     let response = client
         .get("/.well-known/openid-configuration")
