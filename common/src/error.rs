@@ -57,6 +57,17 @@ pub enum ErrorCode {
     OriginNotAllowed,
     UserNotFound,
     SessionNotFound,
+    /// The right password of an account with a second factor: complete the
+    /// sign-in with a code (`mfaToken`), or give `code` to this request.
+    MfaRequired,
+    /// A wrong, reused or malformed authenticator or recovery code.
+    InvalidCode,
+    /// An unknown, used or expired `mfaToken`.
+    InvalidMfaToken,
+    /// TOTP is on already (turn it off first to enrol again).
+    TotpEnabled,
+    /// TOTP is not on (or not set up) for this account.
+    TotpNotEnabled,
     NotFound,
     MethodNotAllowed,
     TooManyAttempts,
@@ -89,6 +100,11 @@ impl ErrorCode {
             ErrorCode::OriginNotAllowed => "origin_not_allowed",
             ErrorCode::UserNotFound => "user_not_found",
             ErrorCode::SessionNotFound => "session_not_found",
+            ErrorCode::MfaRequired => "mfa_required",
+            ErrorCode::InvalidCode => "invalid_code",
+            ErrorCode::InvalidMfaToken => "invalid_mfa_token",
+            ErrorCode::TotpEnabled => "totp_enabled",
+            ErrorCode::TotpNotEnabled => "totp_not_enabled",
             ErrorCode::NotFound => "not_found",
             ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::TooManyAttempts => "too_many_attempts",

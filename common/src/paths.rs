@@ -16,6 +16,15 @@ pub const CHANGE_PASSWORD: &str = "/api/users/change-password";
 pub const ME: &str = "/api/users/me";
 pub const SESSIONS: &str = "/api/users/sessions";
 pub const HEALTH: &str = "/health";
+/// Completes a sign-in that answered `mfa_required`.
+pub const LOGIN_SECOND_FACTOR: &str = "/api/users/login/2fa";
+/// The second factor's state (`GET`).
+pub const SECOND_FACTOR: &str = "/api/users/2fa";
+pub const TOTP_SETUP: &str = "/api/users/2fa/totp/setup";
+pub const TOTP_CONFIRM: &str = "/api/users/2fa/totp/confirm";
+/// `DELETE`: turns TOTP off.
+pub const TOTP: &str = "/api/users/2fa/totp";
+pub const RECOVERY_CODES: &str = "/api/users/2fa/recovery-codes";
 
 /// `GET /api/users/<id>`.
 pub fn user(id: &str) -> String {

@@ -88,6 +88,11 @@ pub struct ChangePasswordRequest {
     #[cfg_attr(feature = "openapi", schema(required, format = Password))]
     #[serde(default)]
     pub password_confirm: String,
+    /// With two-factor sign-in on: a code from the authenticator app (or a
+    /// recovery code). Without it such an account gets 403 `mfa_required`.
+    #[cfg_attr(feature = "openapi", schema(example = "123456"))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
 }
 
 /// The public face of a user: never a password hash or a token.
@@ -312,4 +317,105 @@ mod tests {
         assert_eq!(req.email, "a@b.c");
         assert_eq!(req.password, "");
     }
+}
+
+/// `POST /2fa/totp/setup`: the password again, since a stolen access token
+/// must not enrol its own authenticator.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct TotpSetupRequest {
+    #[cfg_attr(feature = "openapi", schema(required, format = Password))]
+    #[serde(default)]
+    pub current_password: String,
+}
+
+/// The secret to give the authenticator app, by QR code or by hand. Nothing
+/// is on until `/2fa/totp/confirm` gets a right code.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct TotpSetupResponse {
+    pub success: bool,
+    /// Base32, without padding (RFC 4648).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")
+    )]
+    pub secret: String,
+    /// `otpauth://totp/gatepass:<email>?secret=…&issuer=gatepass` (SHA-1, 6 digits, 30 s).
+    pub otpauth_uri: String,
+}
+
+/// A code from the authenticator app (6 digits) or, where the route says
+/// so, a recovery code.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct TotpCodeRequest {
+    #[cfg_attr(feature = "openapi", schema(required, example = "123456"))]
+    #[serde(default)]
+    pub code: String,
+}
+
+/// `DELETE /2fa/totp`: the password and a code (or a recovery code).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct TotpDisableRequest {
+    #[cfg_attr(feature = "openapi", schema(required, format = Password))]
+    #[serde(default)]
+    pub current_password: String,
+    #[cfg_attr(feature = "openapi", schema(required, example = "123456"))]
+    #[serde(default)]
+    pub code: String,
+}
+
+/// Ten single-use recovery codes, shown this once (stored hashed).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct RecoveryCodesResponse {
+    pub success: bool,
+    #[cfg_attr(feature = "openapi", schema(example = json!(["k7dq2-x9mfp", "…"])))]
+    pub recovery_codes: Vec<String>,
+}
+
+/// `GET /2fa`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct SecondFactorStatus {
+    pub success: bool,
+    /// Whether sign-in asks for a code.
+    pub totp: bool,
+    pub recovery_codes_left: u32,
+}
+
+/// `POST /login/2fa`: the challenge from `/login`'s 403 and either a code
+/// from the authenticator app or a recovery code.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct LoginSecondFactorRequest {
+    #[cfg_attr(feature = "openapi", schema(required))]
+    #[serde(default)]
+    pub mfa_token: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(example = "123456"))]
+    pub code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery_code: Option<String>,
+}
+
+/// `/login`'s 403 `mfa_required`: the error body and the challenge.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct MfaRequiredBody {
+    pub error: String,
+    pub code: crate::ErrorCode,
+    pub feedback: String,
+    /// Single use, lives `AUTH_MFA_CHALLENGE_TTL` (5 minutes by default).
+    pub mfa_token: String,
 }

@@ -24,6 +24,16 @@ pub enum AuditEvent {
     UserDisabled,
     UserEnabled,
     UserDeleted,
+    /// The second factor: a secret handed out (not on yet), turned on, off,
+    /// new recovery codes; a right password that opened a challenge; a wrong
+    /// code; a recovery code used up.
+    TotpSetup,
+    TotpEnabled,
+    TotpDisabled,
+    RecoveryCodesRegenerated,
+    MfaChallenged,
+    MfaFailed,
+    RecoveryCodeUsed,
 }
 
 impl AuditEvent {
@@ -45,6 +55,13 @@ impl AuditEvent {
             AuditEvent::UserDisabled => "user_disabled",
             AuditEvent::UserEnabled => "user_enabled",
             AuditEvent::UserDeleted => "user_deleted",
+            AuditEvent::TotpSetup => "totp_setup",
+            AuditEvent::TotpEnabled => "totp_enabled",
+            AuditEvent::TotpDisabled => "totp_disabled",
+            AuditEvent::RecoveryCodesRegenerated => "recovery_codes_regenerated",
+            AuditEvent::MfaChallenged => "mfa_challenged",
+            AuditEvent::MfaFailed => "mfa_failed",
+            AuditEvent::RecoveryCodeUsed => "recovery_code_used",
         }
     }
 }

@@ -53,6 +53,20 @@ pub enum ApiError {
     SessionNotFound,
     #[error("too many attempts")]
     TooManyAttempts { retry_after_secs: u64 },
+    /// A right password on an account with a second factor: the challenge
+    /// that `/login/2fa` completes (from `/login`), or none (a request that
+    /// takes the `code` itself, such as `/change-password`). The body
+    /// carries the challenge as `mfaToken`.
+    #[error("second factor required")]
+    MfaRequired(Option<String>),
+    #[error("invalid code")]
+    InvalidCode,
+    #[error("invalid mfa token")]
+    InvalidMfaToken,
+    #[error("TOTP already on")]
+    TotpEnabled,
+    #[error("TOTP not on")]
+    TotpNotEnabled,
     /// Rocket's catchers for statuses we do not produce ourselves.
     #[error("{0}")]
     Status(Status),
@@ -94,6 +108,9 @@ impl ApiError {
             | ApiError::RefreshTokenReused => Status::Unauthorized,
             ApiError::UserNotFound | ApiError::SessionNotFound => Status::NotFound,
             ApiError::TooManyAttempts { .. } => Status::TooManyRequests,
+            ApiError::MfaRequired(_) => Status::Forbidden,
+            ApiError::InvalidCode | ApiError::InvalidMfaToken => Status::BadRequest,
+            ApiError::TotpEnabled | ApiError::TotpNotEnabled => Status::Conflict,
             ApiError::Status(status) => *status,
             ApiError::Unavailable | ApiError::ServerBusy { .. } => Status::ServiceUnavailable,
             ApiError::Internal(_) => Status::InternalServerError,
@@ -120,6 +137,11 @@ impl ApiError {
             ApiError::UserNotFound => ErrorCode::UserNotFound,
             ApiError::SessionNotFound => ErrorCode::SessionNotFound,
             ApiError::TooManyAttempts { .. } => ErrorCode::TooManyAttempts,
+            ApiError::MfaRequired(_) => ErrorCode::MfaRequired,
+            ApiError::InvalidCode => ErrorCode::InvalidCode,
+            ApiError::InvalidMfaToken => ErrorCode::InvalidMfaToken,
+            ApiError::TotpEnabled => ErrorCode::TotpEnabled,
+            ApiError::TotpNotEnabled => ErrorCode::TotpNotEnabled,
             ApiError::Status(status) => match status.code {
                 400 => ErrorCode::BadRequest,
                 404 => ErrorCode::NotFound,
@@ -169,6 +191,17 @@ impl ApiError {
             ApiError::TooManyAttempts { retry_after_secs } => {
                 format!("Too many attempts. Try again in {retry_after_secs} seconds.")
             }
+            ApiError::MfaRequired(_) => {
+                "Enter the code from your authenticator app (or a recovery code).".into()
+            }
+            ApiError::InvalidCode => "That code is not right, or was used already.".into(),
+            ApiError::InvalidMfaToken => {
+                "This sign-in has expired or was completed already. Sign in again.".into()
+            }
+            ApiError::TotpEnabled => {
+                "Two-factor sign-in is on already. Turn it off first to enrol again.".into()
+            }
+            ApiError::TotpNotEnabled => "Two-factor sign-in is not on for this account.".into(),
             ApiError::Status(status) => match status.code {
                 404 => "There is nothing at this address.".into(),
                 405 => "This method is not allowed here.".into(),
@@ -205,6 +238,10 @@ impl ApiError {
             ApiError::UserNotFound => "User not found",
             ApiError::SessionNotFound => "Session not found",
             ApiError::TooManyAttempts { .. } => "Too many attempts",
+            ApiError::MfaRequired(_) => "Second factor required",
+            ApiError::InvalidCode => "Invalid code",
+            ApiError::InvalidMfaToken => "Invalid sign-in challenge",
+            ApiError::TotpEnabled | ApiError::TotpNotEnabled => "Conflict",
             ApiError::Status(status) => status.reason().unwrap_or("Error"),
             ApiError::Unavailable => "Service unavailable",
             ApiError::ServerBusy { .. } => "Server busy",
@@ -262,7 +299,17 @@ impl<'r> Responder<'r, 'static> for ApiError {
                 crate::logging::redact_path(request.uri().path().as_str())
             );
         }
-        let json = serde_json::to_vec(&self.body()).map_err(|_| Status::InternalServerError)?;
+        let json = match &self {
+            // The one error body with a field of its own: the challenge.
+            ApiError::MfaRequired(Some(token)) => serde_json::to_value(self.body())
+                .map(|mut body| {
+                    body["mfaToken"] = serde_json::Value::from(token.as_str());
+                    body
+                })
+                .and_then(|body| serde_json::to_vec(&body)),
+            _ => serde_json::to_vec(&self.body()),
+        }
+        .map_err(|_| Status::InternalServerError)?;
         let mut response = Response::build();
         response
             .status(status)

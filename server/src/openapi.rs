@@ -11,8 +11,10 @@
 
 use gatepass_common::{
     AuthResponse, ChangePasswordRequest, ErrorBody, ErrorCode, FieldError, ForgotPasswordRequest,
-    Health, LoginRequest, MessageResponse, PublicProfile, ReauthResponse, ResetPasswordRequest,
-    SessionInfo, SessionsResponse, SignupRequest, User, UserResponse, UserView, UserViewResponse,
+    Health, LoginRequest, LoginSecondFactorRequest, MessageResponse, MfaRequiredBody,
+    PublicProfile, ReauthResponse, RecoveryCodesResponse, ResetPasswordRequest, SecondFactorStatus,
+    SessionInfo, SessionsResponse, SignupRequest, TotpCodeRequest, TotpDisableRequest,
+    TotpSetupRequest, TotpSetupResponse, User, UserResponse, UserView, UserViewResponse,
     REFRESH_COOKIE,
 };
 use rocket::Route;
@@ -27,7 +29,7 @@ use crate::routes::responses::{
     Unauthorized, UnsupportedMediaType, ValidationFailed,
 };
 use crate::routes::well_known::{self, Discovery, Jwk, Jwks};
-use crate::routes::{health, passwords, sessions, users};
+use crate::routes::{health, passwords, second_factor, sessions, users};
 
 /// Where the description is served.
 pub const OPENAPI_JSON: &str = "/api/openapi.json";
@@ -99,6 +101,14 @@ ones 400 `malformed_json`.";
             Jwks,
             Jwk,
             Discovery,
+            TotpSetupRequest,
+            TotpSetupResponse,
+            TotpCodeRequest,
+            TotpDisableRequest,
+            RecoveryCodesResponse,
+            SecondFactorStatus,
+            LoginSecondFactorRequest,
+            MfaRequiredBody,
         ),
         responses(
             SignedIn,
@@ -118,6 +128,7 @@ ones 400 `malformed_json`.";
         (name = "users", description = "Accounts: sign up, sign in, look users up."),
         (name = "sessions", description = "Sessions: refresh, list, and end them."),
         (name = "passwords", description = "Forgotten, reset and changed passwords."),
+        (name = "two-factor", description = "TOTP and recovery codes: enrol, sign in with a code, turn off."),
         (name = "health", description = "For load balancers."),
         (name = "keys", description = "The public keys that verify access tokens, for other services."),
     ),
@@ -139,6 +150,12 @@ pub struct ApiDoc;
     passwords::forgot,
     passwords::reset,
     passwords::change,
+    second_factor::login_second_factor,
+    second_factor::status,
+    second_factor::setup,
+    second_factor::confirm,
+    second_factor::recovery_codes,
+    second_factor::disable,
 ))]
 struct UsersApi;
 
@@ -284,7 +301,7 @@ mod tests {
             checked += 1;
         }
         assert_eq!(
-            checked, 17,
+            checked, 23,
             "every route but the preflight and the HEADs was checked"
         );
         // And nothing is described that is not mounted.

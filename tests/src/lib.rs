@@ -8,6 +8,7 @@ pub mod database;
 pub mod http;
 pub mod server;
 pub mod smtp;
+pub mod totp;
 
 pub use http::{Api, Reply, SignedIn};
 pub use server::{binary, Server, ServerBuilder};

@@ -51,6 +51,12 @@ async fn the_description_is_served_and_names_every_route_of_the_contract() {
         ("get", "/health/ready".to_owned()),
         ("get", "/.well-known/jwks.json".to_owned()),
         ("get", "/.well-known/openid-configuration".to_owned()),
+        ("post", paths::LOGIN_SECOND_FACTOR.to_owned()),
+        ("get", paths::SECOND_FACTOR.to_owned()),
+        ("post", paths::TOTP_SETUP.to_owned()),
+        ("post", paths::TOTP_CONFIRM.to_owned()),
+        ("post", paths::RECOVERY_CODES.to_owned()),
+        ("delete", paths::TOTP.to_owned()),
     ];
     for (method, path) in &operations {
         assert!(

@@ -6,9 +6,11 @@
 
 mod admin;
 mod passwords;
+mod second_factor;
 
 pub use admin::{Disabled, Operator};
 pub use passwords::is_allowed_reset_base;
+pub use second_factor::Proof;
 
 use gatepass_common::{LoginRequest, SignupRequest, UserView};
 
@@ -123,8 +125,15 @@ impl<'a> Accounts<'a> {
                 return Err(ApiError::InvalidCredentials);
             }
         };
+        // With a second factor, the password only opens a challenge: the
+        // attempt stays counted until a code completes it.
+        self.challenge_if_needed(&user, client).await?;
         throttle.succeeded().await?;
+        self.start_signed_in(user, client).await
+    }
 
+    /// The session of a sign-in whose checks all passed, audited.
+    async fn start_signed_in(&self, user: UserRecord, client: &ClientInfo) -> ApiResult<SignedIn> {
         let mut tx = self.store.transaction().await?;
         let session = self.sessions().start(&mut tx, &user.id, client).await?;
         tx.commit().await?;

@@ -141,6 +141,10 @@ impl Accounts<'_> {
             return Err(ApiError::WrongPassword);
         }
         throttle.succeeded().await?;
+        // With a second factor, a stolen access token and a guessed password
+        // are not enough.
+        self.step_up(user, session_id, request.code.as_deref(), client)
+            .await?;
         let password_hash = passwords.hash(&request.password).await?;
 
         let mut tx = self.store.transaction().await?;

@@ -9,5 +9,6 @@ pub mod opaque;
 pub mod password;
 pub mod seal;
 pub mod tokens;
+pub mod totp;
 
 pub use client::ClientInfo;

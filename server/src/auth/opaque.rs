@@ -31,6 +31,10 @@ type HmacSha256 = Hmac<Sha256>;
 pub enum Purpose {
     Refresh,
     Reset,
+    /// The challenge a right password opens when a code must follow.
+    MfaChallenge,
+    /// A second-factor recovery code (in its normal form).
+    RecoveryCode,
 }
 
 impl Purpose {
@@ -38,6 +42,8 @@ impl Purpose {
         match self {
             Purpose::Refresh => b"gatepass refresh token\0",
             Purpose::Reset => b"gatepass reset token\0",
+            Purpose::MfaChallenge => b"gatepass mfa challenge\0",
+            Purpose::RecoveryCode => b"gatepass recovery code\0",
         }
     }
 }

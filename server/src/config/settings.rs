@@ -110,6 +110,10 @@ settings! {
                 }
                 _ => Ok(()),
             };
+        /// how long the challenge lives that a right password opens on an account with
+        /// two-factor sign-in (`POST /login/2fa` completes it)
+        AUTH_MFA_CHALLENGE_TTL => mfa_challenge_ttl: Duration = default "5m",
+            check at_least(Duration::from_secs(1), "1s");
         /// access-token lifetime
         AUTH_ACCESS_TOKEN_EXPIRY => access_token_ttl: Duration = default "120s",
             check at_least(Duration::from_secs(1), "1s");

@@ -72,6 +72,23 @@ pub fn password_changed(from: &str, to: &str) -> Result<Message, MailError> {
     build(from, to, "Your password was changed", text, html)
 }
 
+/// The notice that the account's two-factor sign-in changed: `what` says
+/// how ("was turned on", ...), from this server's own fixed phrases.
+pub fn second_factor_changed(from: &str, to: &str, what: &str) -> Result<Message, MailError> {
+    let text = format!(
+        "Two-factor sign-in of your account {what}.\n\n\
+         If this was not you, change your password now and contact support.\n"
+    );
+    let what_html = escape_html(what);
+    let html = format!(
+        "<!doctype html><html><body>\
+         <p>Two-factor sign-in of your account {what_html}.</p>\
+         <p>If this was not you, change your password now and contact support.</p>\
+         </body></html>"
+    );
+    build(from, to, "Your two-factor sign-in changed", text, html)
+}
+
 /// Escapes text for HTML, including inside a double-quoted attribute.
 pub fn escape_html(text: &str) -> String {
     let mut out = String::with_capacity(text.len());

@@ -14,7 +14,7 @@ use std::time::Duration;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-pub use messages::{password_changed, reset_link};
+pub use messages::{password_changed, reset_link, second_factor_changed};
 
 use crate::config::{Config, MailConfig, SmtpTls};
 

@@ -15,6 +15,7 @@ pub(crate) mod responses;
 // `#[utoipa::path]` descriptions.
 pub(crate) mod health;
 pub(crate) mod passwords;
+pub(crate) mod second_factor;
 pub(crate) mod sessions;
 pub(crate) mod users;
 pub mod well_known;
@@ -37,6 +38,12 @@ pub fn users_routes() -> Vec<Route> {
         passwords::forgot,
         passwords::reset,
         passwords::change,
+        second_factor::login_second_factor,
+        second_factor::status,
+        second_factor::setup,
+        second_factor::confirm,
+        second_factor::recovery_codes,
+        second_factor::disable,
     ]
 }
 

@@ -1,7 +1,8 @@
 //! Signup, login, and looking users up.
 
 use gatepass_common::{
-    AuthResponse, ErrorBody, LoginRequest, SignupRequest, UserResponse, UserViewResponse,
+    AuthResponse, ErrorBody, LoginRequest, MfaRequiredBody, SignupRequest, UserResponse,
+    UserViewResponse,
 };
 use rocket::http::{CookieJar, Status};
 use rocket::serde::json::Json;
@@ -23,7 +24,7 @@ use crate::throttle;
 
 /// The answer to a signup or login: the user and the first access token,
 /// with the session's refresh cookie.
-fn signed_in(jar: &CookieJar<'_>, signed_in: Session) -> Json<AuthResponse> {
+pub(super) fn signed_in(jar: &CookieJar<'_>, signed_in: Session) -> Json<AuthResponse> {
     set_session_cookie(jar, &signed_in.session);
     Json(AuthResponse {
         success: true,
@@ -68,7 +69,9 @@ pub async fn signup(
 /// Sign in
 ///
 /// 200 `{success, user, accessToken}` and a refresh cookie; one answer, in one
-/// time, for an unknown email and a wrong password.
+/// time, for an unknown email and a wrong password. With two-factor sign-in
+/// on, the right password answers 403 `mfa_required` with `mfaToken` (no
+/// token, no cookie): `POST /login/2fa` completes it.
 #[utoipa::path(
     operation_id = "login",
     tag = "users",
@@ -80,7 +83,12 @@ pub async fn signup(
         (status = 413, response = PayloadTooLarge),
         (status = 422, response = ValidationFailed),
         (status = 429, response = TooManyAttempts),
-        (status = 403, response = OriginNotAllowed),
+        (status = 403, description = "The right password of an account with two-factor sign-in \
+            (`mfa_required`, with `mfaToken`: complete it at `/login/2fa`), or a page whose origin \
+            is not allowed (`origin_not_allowed`).", body = MfaRequiredBody,
+            example = json!({"error": "Second factor required", "code": "mfa_required",
+                "feedback": "Enter the code from your authenticator app (or a recovery code).",
+                "mfaToken": "3q2-7wE1uXyTbq9kQ0cP3lW3gq2bXxv1G6s0Jv9YcHk"})),
         (status = 415, response = UnsupportedMediaType),
         (status = 503, response = ServerBusy),
     ),

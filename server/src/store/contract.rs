@@ -93,6 +93,7 @@ on_every_backend! {
     a_retired_signing_key_is_listed_until_its_verify_until,
     of_simultaneous_rotations_of_the_signing_keys_exactly_one_happens,
     retiring_a_retired_signing_key_only_brings_its_end_forward,
+    of_simultaneous_uses_of_one_second_factor_exactly_one_is_accepted,
     a_disabled_user_has_no_live_session_until_enabled,
     deleting_a_user_takes_their_sessions_and_tokens_but_not_their_audit_events,
     audit_events_read_back_in_order_since_a_time_and_of_one_user,
@@ -1654,4 +1655,80 @@ async fn retiring_a_retired_signing_key_only_brings_its_end_forward(store: &Stor
         "no longer verifying"
     );
     assert!(!store.retire_signing_key("no-such-kid", now).await.unwrap());
+}
+
+// --- second factor ---------------------------------------------------------
+
+/// One TOTP step, one recovery code and one challenge, each presented by 8
+/// requests at once: exactly one of each is accepted, an older step never
+/// after a newer one, and an expired challenge never.
+async fn of_simultaneous_uses_of_one_second_factor_exactly_one_is_accepted(store: &Store) {
+    const AT_ONCE: usize = 8;
+    let user = user(store, "totp@example.com").await;
+    assert!(store
+        .put_unconfirmed_totp(&user.id, b"sealed")
+        .await
+        .unwrap());
+    let mut tx = store.transaction().await.unwrap();
+    assert!(store.confirm_totp(&mut tx, &user.id).await.unwrap());
+    store
+        .replace_recovery_codes(&mut tx, &user.id, &[b"code-1".to_vec(), b"code-2".to_vec()])
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert!(
+        !store
+            .put_unconfirmed_totp(&user.id, b"other")
+            .await
+            .unwrap(),
+        "no new setup over a confirmed one"
+    );
+
+    let id = user.id.clone();
+    let steps = at_once(store, AT_ONCE, |store, _| {
+        let id = id.clone();
+        async move { store.use_totp_step(&id, 100).await.unwrap() }
+    })
+    .await;
+    assert_eq!(steps.iter().filter(|&&used| used).count(), 1, "{steps:?}");
+    assert!(
+        !store.use_totp_step(&user.id, 99).await.unwrap(),
+        "no older step"
+    );
+    assert!(store.use_totp_step(&user.id, 101).await.unwrap());
+
+    let codes = at_once(store, AT_ONCE, |store, _| {
+        let id = id.clone();
+        async move { store.use_recovery_code(&id, b"code-1").await.unwrap() }
+    })
+    .await;
+    assert_eq!(codes.iter().filter(|&&used| used).count(), 1, "{codes:?}");
+    assert_eq!(store.recovery_codes_left(&user.id).await.unwrap(), 1);
+
+    store
+        .insert_mfa_challenge(b"challenge", &user.id, HOUR_MS)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.mfa_challenge_user(b"challenge").await.unwrap(),
+        Some(user.id.clone())
+    );
+    let closed = at_once(store, AT_ONCE, |store, _| async move {
+        store.consume_mfa_challenge(b"challenge").await.unwrap()
+    })
+    .await;
+    assert_eq!(closed.iter().filter(|&&c| c).count(), 1, "{closed:?}");
+    assert_eq!(store.mfa_challenge_user(b"challenge").await.unwrap(), None);
+    store
+        .insert_mfa_challenge(b"expired", &user.id, -1)
+        .await
+        .unwrap();
+    assert_eq!(store.mfa_challenge_user(b"expired").await.unwrap(), None);
+    assert!(!store.consume_mfa_challenge(b"expired").await.unwrap());
+
+    let mut tx = store.transaction().await.unwrap();
+    store.delete_second_factor(&mut tx, &user.id).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(store.totp_factor(&user.id).await.unwrap(), None);
+    assert_eq!(store.recovery_codes_left(&user.id).await.unwrap(), 0);
 }

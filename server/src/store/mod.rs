@@ -13,6 +13,7 @@ mod contract;
 mod pool;
 mod prune;
 mod resets;
+pub mod second_factor;
 mod sessions;
 pub mod signing_keys;
 mod throttles;

@@ -36,6 +36,14 @@ impl Store {
         .execute(pool)
         .await
         .map(|done| done.rows_affected()))?;
+        // Challenges no one completed: nothing to count, they simply go.
+        on_conn!(self.backend.writer().await, |pool| sqlx::query(
+            "DELETE FROM mfa_challenges WHERE expires_at <= $1"
+        )
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
         let throttles = on_conn!(self.backend.writer().await, |pool| sqlx::query(
             "DELETE FROM throttles WHERE window_start <= $1 AND locked_until <= $2"
         )

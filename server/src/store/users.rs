@@ -155,6 +155,9 @@ impl Store {
               WHERE session_id IN (SELECT id FROM sessions WHERE user_id = $1)",
             "DELETE FROM sessions WHERE user_id = $1",
             "DELETE FROM password_resets WHERE user_id = $1",
+            "DELETE FROM totp_factors WHERE user_id = $1",
+            "DELETE FROM recovery_codes WHERE user_id = $1",
+            "DELETE FROM mfa_challenges WHERE user_id = $1",
             "DELETE FROM email_renormalization WHERE user_id = $1",
         ] {
             on_tx!(tx, |conn| sqlx::query(statement)
