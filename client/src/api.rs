@@ -22,9 +22,11 @@ use std::time::{Duration, Instant};
 
 use cookie_store::CookieStore;
 use gatepass_common::{
-    paths, AuthResponse, ErrorBody, ErrorCode, ForgotPasswordRequest, LoginRequest,
-    MessageResponse, ReauthResponse, ResetPasswordRequest, SessionInfo, SessionsResponse,
-    SignupRequest, User, UserResponse, UserView, UserViewResponse,
+    paths, AuthResponse, ChangePasswordRequest, ErrorBody, ErrorCode, ForgotPasswordRequest,
+    LoginRequest, LoginSecondFactorRequest, MessageResponse, MfaRequiredBody, ReauthResponse,
+    RecoveryCodesResponse, ResetPasswordRequest, SecondFactorStatus, SessionInfo, SessionsResponse,
+    SignupRequest, TotpCodeRequest, TotpDisableRequest, TotpSetupRequest, TotpSetupResponse, User,
+    UserResponse, UserView, UserViewResponse,
 };
 use reqwest::{Method, StatusCode, Url};
 use reqwest_cookie_store::CookieStoreMutex;
@@ -122,6 +124,57 @@ pub enum LogoutOutcome {
     AlreadyEnded,
     /// Nothing was stored: there was nothing to end.
     NotSignedIn,
+}
+
+/// What `POST /login` achieved.
+#[derive(Clone)]
+pub enum Login {
+    /// Signed in: the token and the refresh cookie are stored.
+    SignedIn(User),
+    /// The password was right and the account has two-factor sign-in on
+    /// (403 `mfa_required`): nothing is stored yet. Complete the sign-in
+    /// with [`ApiClient::login_second_factor`] and this challenge (single
+    /// use; it lives 5 minutes by default).
+    MfaRequired { mfa_token: String },
+}
+
+impl std::fmt::Debug for Login {
+    /// The challenge is as good as the password until it is used: not shown.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Login::SignedIn(user) => f.debug_tuple("SignedIn").field(user).finish(),
+            Login::MfaRequired { .. } => f
+                .debug_struct("MfaRequired")
+                .field("mfa_token", &"[redacted]")
+                .finish(),
+        }
+    }
+}
+
+/// The second step of a sign-in, or what turns two-factor sign-in off: a
+/// code from the authenticator app, or one of the recovery codes.
+#[derive(Clone, PartialEq, Eq)]
+pub enum SecondFactor {
+    Code(String),
+    RecoveryCode(String),
+}
+
+impl SecondFactor {
+    /// The code as typed, either kind.
+    pub fn as_str(&self) -> &str {
+        match self {
+            SecondFactor::Code(code) | SecondFactor::RecoveryCode(code) => code,
+        }
+    }
+}
+
+impl std::fmt::Debug for SecondFactor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SecondFactor::Code(_) => "Code([redacted])",
+            SecondFactor::RecoveryCode(_) => "RecoveryCode([redacted])",
+        })
+    }
 }
 
 /// A response, read whole. Deliberately not `Debug`: bodies hold tokens.
@@ -444,8 +497,10 @@ impl ApiClient {
         self.signed_in(reply.json()?).await
     }
 
-    /// `POST /login`.
-    pub async fn login(&self, email: &str, password: &str) -> Result<User> {
+    /// `POST /login`. With two-factor sign-in on, the right password
+    /// answers [`Login::MfaRequired`] and stores nothing; finish with
+    /// [`ApiClient::login_second_factor`].
+    pub async fn login(&self, email: &str, password: &str) -> Result<Login> {
         self.refuse_with_env_token()?;
         let request = LoginRequest {
             email: email.to_owned(),
@@ -453,9 +508,147 @@ impl ApiClient {
         };
         let reply = self
             .send(Method::POST, paths::LOGIN, Some(json(&request)?), None)
+            .await?;
+        if reply.status == StatusCode::FORBIDDEN {
+            if let Ok(body) = serde_json::from_slice::<MfaRequiredBody>(&reply.body) {
+                if body.code == ErrorCode::MfaRequired && !body.mfa_token.is_empty() {
+                    return Ok(Login::MfaRequired {
+                        mfa_token: body.mfa_token,
+                    });
+                }
+            }
+        }
+        let reply = reply.expect(Some(StatusCode::OK))?;
+        Ok(Login::SignedIn(self.signed_in(reply.json()?).await?))
+    }
+
+    /// `POST /login/2fa`: completes a sign-in that answered
+    /// [`Login::MfaRequired`]; stores the token and the cookie exactly as
+    /// a sign-in without a second factor does.
+    pub async fn login_second_factor(
+        &self,
+        mfa_token: &str,
+        factor: &SecondFactor,
+    ) -> Result<User> {
+        self.refuse_with_env_token()?;
+        let (code, recovery_code) = match factor {
+            SecondFactor::Code(code) => (Some(code.trim().to_owned()), None),
+            SecondFactor::RecoveryCode(code) => (None, Some(code.trim().to_owned())),
+        };
+        let request = LoginSecondFactorRequest {
+            mfa_token: mfa_token.to_owned(),
+            code,
+            recovery_code,
+        };
+        let reply = self
+            .send(
+                Method::POST,
+                paths::LOGIN_SECOND_FACTOR,
+                Some(json(&request)?),
+                None,
+            )
             .await?
             .expect(Some(StatusCode::OK))?;
         self.signed_in(reply.json()?).await
+    }
+
+    /// `GET /2fa`: whether sign-in asks for a code, and how many recovery
+    /// codes are left.
+    pub async fn second_factor_status(&self) -> Result<SecondFactorStatus> {
+        self.authed(Method::GET, paths::SECOND_FACTOR, Some(StatusCode::OK))
+            .await?
+            .json()
+    }
+
+    /// `POST /2fa/totp/setup`: a new secret for the authenticator app
+    /// (replacing an unconfirmed one). Nothing is on until
+    /// [`ApiClient::totp_confirm`].
+    pub async fn totp_setup(&self, current_password: &str) -> Result<TotpSetupResponse> {
+        let request = TotpSetupRequest {
+            current_password: current_password.to_owned(),
+        };
+        self.authed_with(
+            Method::POST,
+            paths::TOTP_SETUP,
+            Some(json(&request)?),
+            Some(StatusCode::OK),
+        )
+        .await?
+        .json()
+    }
+
+    /// `POST /2fa/totp/confirm`: a right code turns TOTP on; the answer is
+    /// the ten recovery codes, shown this once.
+    pub async fn totp_confirm(&self, code: &str) -> Result<Vec<String>> {
+        let request = TotpCodeRequest {
+            code: code.trim().to_owned(),
+        };
+        let reply = self
+            .authed_with(
+                Method::POST,
+                paths::TOTP_CONFIRM,
+                Some(json(&request)?),
+                Some(StatusCode::OK),
+            )
+            .await?;
+        Ok(reply.json::<RecoveryCodesResponse>()?.recovery_codes)
+    }
+
+    /// `POST /2fa/recovery-codes`: ten new recovery codes replace the old ones.
+    pub async fn regenerate_recovery_codes(&self, code: &str) -> Result<Vec<String>> {
+        let request = TotpCodeRequest {
+            code: code.trim().to_owned(),
+        };
+        let reply = self
+            .authed_with(
+                Method::POST,
+                paths::RECOVERY_CODES,
+                Some(json(&request)?),
+                Some(StatusCode::OK),
+            )
+            .await?;
+        Ok(reply.json::<RecoveryCodesResponse>()?.recovery_codes)
+    }
+
+    /// `DELETE /2fa/totp`: turns TOTP off; `code` may be a recovery code.
+    pub async fn totp_disable(&self, current_password: &str, code: &str) -> Result<()> {
+        let request = TotpDisableRequest {
+            current_password: current_password.to_owned(),
+            code: code.trim().to_owned(),
+        };
+        self.authed_with(
+            Method::DELETE,
+            paths::TOTP,
+            Some(json(&request)?),
+            Some(StatusCode::OK),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// `POST /change-password`: every other session ends, this one goes on.
+    /// With two-factor sign-in on, `code` (an authenticator or recovery
+    /// code) is needed; without it the server answers 403 `mfa_required`.
+    pub async fn change_password(
+        &self,
+        current_password: &str,
+        new_password: &str,
+        code: Option<&str>,
+    ) -> Result<MessageResponse> {
+        let request = ChangePasswordRequest {
+            current_password: current_password.to_owned(),
+            password: new_password.to_owned(),
+            password_confirm: new_password.to_owned(),
+            code: code.map(|c| c.trim().to_owned()),
+        };
+        self.authed_with(
+            Method::POST,
+            paths::CHANGE_PASSWORD,
+            Some(json(&request)?),
+            Some(StatusCode::OK),
+        )
+        .await?
+        .json()
     }
 
     /// `GET /me`.
@@ -746,6 +939,17 @@ impl ApiClient {
         path: &str,
         expected: Option<StatusCode>,
     ) -> Result<Reply> {
+        self.authed_with(method, path, None, expected).await
+    }
+
+    /// `authed` with a JSON body (sent again on the retry).
+    async fn authed_with(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+        expected: Option<StatusCode>,
+    ) -> Result<Reply> {
         let (token, generation) = self.current().await?;
         let (token, generation) = match token {
             Some(token) => (token, generation),
@@ -756,13 +960,15 @@ impl ApiClient {
                 (token, generation)
             }
         };
-        let reply = self.send(method.clone(), path, None, Some(&token)).await?;
+        let reply = self
+            .send(method.clone(), path, body.clone(), Some(&token))
+            .await?;
         if reply.status != StatusCode::UNAUTHORIZED {
             return reply.expect(expected);
         }
-        let body = reply.error_body();
-        let code = body.as_ref().map(|b| b.code);
-        let feedback = body
+        let refusal = reply.error_body();
+        let code = refusal.as_ref().map(|b| b.code);
+        let feedback = refusal
             .map(|b| b.feedback)
             .unwrap_or_else(|| "the server refused the access token".to_owned());
 
@@ -779,7 +985,7 @@ impl ApiClient {
 
         let token = self.refresh_after(generation).await?;
         let generation = self.inner.session.lock().await.generation;
-        let retry = self.send(method, path, None, Some(&token)).await?;
+        let retry = self.send(method, path, body, Some(&token)).await?;
         if retry.status == StatusCode::UNAUTHORIZED {
             let feedback = retry
                 .error_body()

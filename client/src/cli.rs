@@ -8,7 +8,9 @@ use clap::{CommandFactory, Parser, Subcommand};
 use gatepass_common::{SessionInfo, SignupRequest, User, UserView};
 use serde_json::json;
 
-use crate::api::{self, ApiClient, ClientConfig, LogoutOutcome, Status, Trace};
+use crate::api::{
+    self, ApiClient, ClientConfig, Login, LogoutOutcome, SecondFactor, Status, Trace,
+};
 use crate::config::{self, FileConfig};
 use crate::display::escape;
 use crate::error::{exit, ClientError, Result};
@@ -49,6 +51,12 @@ Where the token and the new password come from:
                                                    in `ps` and in your shell history
 Without a terminal, whatever is not given on stdin is a usage error (exit 2),
 never a wait for input.";
+
+const LOGIN_HELP: &str = "\
+Two-factor sign-in: when the account asks for a code, it is asked for on the
+terminal (an authenticator code, or a recovery code instead). In a script,
+give it with --code CODE (or --recovery-code CODE); without a terminal and
+without either flag such a sign-in is a usage error (exit 2).";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -112,7 +120,8 @@ pub enum Command {
         #[arg(long)]
         password_stdin: bool,
     },
-    /// Sign in.
+    /// Sign in (with a code too when the account has two-factor sign-in).
+    #[command(after_help = LOGIN_HELP)]
     Login {
         /// The account's email address.
         #[arg(long)]
@@ -120,6 +129,14 @@ pub enum Command {
         /// Read the password from standard input (one line) instead of a prompt.
         #[arg(long)]
         password_stdin: bool,
+        /// The code from your authenticator app, if the account asks for one
+        /// (otherwise it is asked for on the terminal).
+        #[arg(long, value_name = "CODE", conflicts_with = "recovery_code")]
+        code: Option<String>,
+        /// One of the account's recovery codes instead of an authenticator
+        /// code (each works once).
+        #[arg(long, value_name = "CODE")]
+        recovery_code: Option<String>,
     },
     /// Show the signed-in user.
     Me,
@@ -454,9 +471,21 @@ async fn execute(client: &ApiClient, command: Command, json: bool) -> Result<i32
         Command::Login {
             email,
             password_stdin,
+            code,
+            recovery_code,
         } => {
             let password = read_password(password_stdin, false)?;
-            let user = client.login(&email, &password).await?;
+            let user = match client.login(&email, &password).await? {
+                Login::SignedIn(user) => user,
+                Login::MfaRequired { mfa_token } => {
+                    let factor = match (code, recovery_code) {
+                        (Some(code), _) => SecondFactor::Code(code),
+                        (None, Some(code)) => SecondFactor::RecoveryCode(code),
+                        (None, None) => prompt_second_factor()?,
+                    };
+                    client.login_second_factor(&mfa_token, &factor).await?
+                }
+            };
             print_signed_in(&user, json);
         }
         Command::Me => print_user(&client.me().await?, json),
@@ -626,6 +655,52 @@ fn read_reset_token(from_stdin: bool, password_stdin: bool) -> Result<String> {
         return Err(ClientError::Usage("no reset token given".to_owned()));
     }
     Ok(token)
+}
+
+/// The second step of a sign-in, asked for on the terminal: a code from the
+/// authenticator app, or a recovery code (told apart by their shape: six
+/// digits, or letters and a dash). Without a terminal it fails at once.
+fn prompt_second_factor() -> Result<SecondFactor> {
+    if !std::io::stdin().is_terminal() {
+        return Err(ClientError::Usage(
+            "this account has two-factor sign-in and there is no terminal to ask for the code \
+             on: pass --code CODE (or --recovery-code CODE)"
+                .to_owned(),
+        ));
+    }
+    let typed = prompt_line(
+        "Code from your authenticator app (or one of your recovery codes): ",
+        "code",
+    )?;
+    Ok(classify_code(&typed))
+}
+
+/// Six digits (spaces allowed) are an authenticator code; anything else is
+/// taken for a recovery code.
+fn classify_code(typed: &str) -> SecondFactor {
+    let digits: String = typed.chars().filter(|c| !c.is_whitespace()).collect();
+    if digits.len() == 6 && digits.bytes().all(|b| b.is_ascii_digit()) {
+        SecondFactor::Code(digits)
+    } else {
+        SecondFactor::RecoveryCode(typed.trim().to_owned())
+    }
+}
+
+/// One visible line typed on the terminal after `prompt` (on stderr); `what`
+/// names it in errors. Call only when stdin is a terminal.
+fn prompt_line(prompt: &str, what: &str) -> Result<String> {
+    eprint!("{prompt}");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| ClientError::Usage(format!("cannot read the {what}: {e}")))?;
+    let value = line.trim().to_owned();
+    if value.is_empty() {
+        return Err(ClientError::Usage(format!("no {what} given")));
+    }
+    Ok(value)
 }
 
 /// A password from `--password-stdin` (one line) or a no-echo prompt on the
@@ -878,6 +953,44 @@ mod tests {
             Some(Command::Reset { token_or_link: Some(t), .. }) if t == "abc"
         ));
         assert!(Cli::try_parse_from(["gatepass", "reset", "abc", "--token-stdin"]).is_err());
+    }
+
+    #[test]
+    fn six_digits_are_a_code_anything_else_a_recovery_code() {
+        assert_eq!(
+            classify_code(" 123 456 "),
+            SecondFactor::Code("123456".into())
+        );
+        assert_eq!(
+            classify_code("k7dq2-x9mfp"),
+            SecondFactor::RecoveryCode("k7dq2-x9mfp".into())
+        );
+        assert_eq!(
+            classify_code("12345"),
+            SecondFactor::RecoveryCode("12345".into())
+        );
+    }
+
+    #[test]
+    fn a_login_code_is_a_code_or_a_recovery_code_never_both() {
+        let cli =
+            Cli::try_parse_from(["gatepass", "login", "--email", "a@b.c", "--code", "123456"])
+                .unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(Command::Login { code: Some(c), recovery_code: None, .. }) if c == "123456"
+        ));
+        assert!(Cli::try_parse_from([
+            "gatepass",
+            "login",
+            "--email",
+            "a@b.c",
+            "--code",
+            "1",
+            "--recovery-code",
+            "2"
+        ])
+        .is_err());
     }
 
     #[test]

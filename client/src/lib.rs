@@ -12,5 +12,5 @@ pub mod jwt;
 pub mod store;
 pub mod tui;
 
-pub use api::{ApiClient, ClientConfig, LogoutOutcome, Status};
+pub use api::{ApiClient, ClientConfig, Login, LogoutOutcome, SecondFactor, Status};
 pub use error::{ClientError, Result};

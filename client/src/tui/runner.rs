@@ -199,7 +199,14 @@ async fn execute(client: ApiClient, command: Command, tx: UnboundedSender<Messag
         Command::Quit => return,
         Command::Start => Message::Started(start(&client).await),
         Command::SignIn { email, password } => {
-            Message::SignedIn(client.login(&email, password.expose()).await)
+            // Until the terminal app has its code step (issue 17).
+            Message::SignedIn(match client.login(&email, password.expose()).await {
+                Ok(crate::api::Login::SignedIn(user)) => Ok(user),
+                Ok(crate::api::Login::MfaRequired { .. }) => Err(ClientError::Usage(
+                    "this account needs a code: use `gatepass login` for now".to_owned(),
+                )),
+                Err(e) => Err(e),
+            })
         }
         Command::SignUp {
             first_name,
