@@ -1,8 +1,12 @@
 //! The framework's ceiling for the read path: a bare Rocket route that only
-//! verifies an HS256 JWT (validated like the server does: algorithm pinned,
-//! issuer, required claims, no leeway) and answers a small JSON. It runs as a
-//! child process (`bench --serve-ceiling PORT`), on Rocket's default worker
-//! count, exactly as the server does.
+//! verifies an access token as the server does on a miss of its cache of
+//! verified tokens (the header's `kid` and `alg` pinned to the one key, then
+//! the signature and the claims: issuer, required claims, no leeway) and
+//! answers a small JSON. One per signing algorithm: HS256 under the secret,
+//! or EdDSA under an Ed25519 public key (its JWK `x`). It runs as a child
+//! process (`bench --serve-ceiling PORT`, configured by the environment
+//! variables below), on Rocket's default worker count, exactly as the server
+//! does.
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use rocket::http::Status;
@@ -11,10 +15,20 @@ use rocket::serde::json::{json, Value};
 use rocket::State;
 use serde::Deserialize;
 
-/// The secret the ceiling verifies with (the same one the server gets).
+/// `HS256` or `EdDSA`.
+pub const ALG_ENV: &str = "BENCH_ACCESS_TOKEN_ALG";
+/// HS256: the secret (the same one the server gets).
 pub const SECRET_ENV: &str = "BENCH_ACCESS_TOKEN_SECRET";
+/// EdDSA: the public key, base64url (JWK `x`), of the key stored as current.
+pub const PUBLIC_KEY_ENV: &str = "BENCH_ED25519_X";
+/// The key's id, as every token header names it.
+pub const KID_ENV: &str = "BENCH_ACCESS_TOKEN_KID";
+/// The tokens' `iss` (the server's public URL).
+pub const ISSUER_ENV: &str = "BENCH_ISSUER";
 
 struct Verifier {
+    alg: Algorithm,
+    kid: String,
     key: DecodingKey,
     validation: Validation,
 }
@@ -26,6 +40,18 @@ struct Claims {
 }
 
 struct Bearer(Claims);
+
+impl Verifier {
+    fn verify(&self, token: &str) -> Option<Claims> {
+        let header = jsonwebtoken::decode_header(token).ok()?;
+        if header.alg != self.alg || header.kid.as_deref() != Some(self.kid.as_str()) {
+            return None;
+        }
+        jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation)
+            .ok()
+            .map(|data| data.claims)
+    }
+}
 
 #[rocket::async_trait]
 impl<'r> FromRequest<'r> for Bearer {
@@ -39,10 +65,9 @@ impl<'r> FromRequest<'r> for Bearer {
             .headers()
             .get_one("Authorization")
             .and_then(|h| h.strip_prefix("Bearer "));
-        match token.map(|t| jsonwebtoken::decode::<Claims>(t, &verifier.key, &verifier.validation))
-        {
-            Some(Ok(data)) => Outcome::Success(Bearer(data.claims)),
-            _ => Outcome::Error((Status::Unauthorized, ())),
+        match token.and_then(|t| verifier.verify(t)) {
+            Some(claims) => Outcome::Success(Bearer(claims)),
+            None => Outcome::Error((Status::Unauthorized, ())),
         }
     }
 }
@@ -57,17 +82,37 @@ fn health(_verifier: &State<Verifier>) -> Value {
     json!({ "status": "ok" })
 }
 
+fn env(name: &str) -> Result<String, String> {
+    std::env::var(name).map_err(|_| format!("{name} is not set"))
+}
+
+fn verifier() -> Result<Verifier, String> {
+    let (alg, key) = match env(ALG_ENV)?.as_str() {
+        "HS256" => (
+            Algorithm::HS256,
+            DecodingKey::from_secret(env(SECRET_ENV)?.as_bytes()).map_err(|e| e.to_string())?,
+        ),
+        "EdDSA" => (
+            Algorithm::EdDSA,
+            DecodingKey::from_ed_components(&env(PUBLIC_KEY_ENV)?).map_err(|e| e.to_string())?,
+        ),
+        other => return Err(format!("{ALG_ENV}: unknown algorithm {other:?}")),
+    };
+    let mut validation = Validation::new(alg);
+    validation.leeway = 0;
+    validation.set_issuer(&[env(ISSUER_ENV)?]);
+    validation.set_required_spec_claims(&["exp", "iat", "iss", "sub"]);
+    Ok(Verifier {
+        alg,
+        kid: env(KID_ENV)?,
+        key,
+        validation,
+    })
+}
+
 /// Serves the ceiling route on `port` until killed.
 pub fn serve(port: u16) -> Result<(), String> {
-    let secret = std::env::var(SECRET_ENV).map_err(|_| format!("{SECRET_ENV} is not set"))?;
-    let mut validation = Validation::new(Algorithm::HS256);
-    validation.leeway = 0;
-    validation.set_issuer(&["gatepass"]);
-    validation.set_required_spec_claims(&["exp", "iat", "iss", "sub"]);
-    let verifier = Verifier {
-        key: DecodingKey::from_secret(secret.as_bytes()).map_err(|e| e.to_string())?,
-        validation,
-    };
+    let verifier = verifier()?;
     let config = rocket::Config {
         address: std::net::Ipv4Addr::LOCALHOST.into(),
         port,

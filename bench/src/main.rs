@@ -4,7 +4,8 @@
 //! (1,000 and 1,000,000 users, seeded with SQL), drives it with wrk over
 //! loopback, and prints one table: requests/s, p50, p99, errors and the
 //! server's peak RSS per scenario, each as a ratio to a ceiling measured in
-//! the same run (a bare Rocket JWT route; one bcrypt hash). See BENCHMARKS.md.
+//! the same run (a bare Rocket JWT route per signing algorithm, EdDSA and
+//! HS256; one bcrypt hash). See BENCHMARKS.md.
 
 mod ceiling;
 mod process;
@@ -15,9 +16,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use gatepass_server::auth::keys::Ed25519Pair;
 use gatepass_server::auth::opaque::OpaqueTokens;
 use gatepass_server::auth::tokens::AccessTokens;
-use gatepass_server::config::Secret;
+use gatepass_server::config::Config;
 
 use process::{http, Served};
 use wrk::{Outcome, Run, Script};
@@ -43,6 +45,45 @@ struct Options {
     server: Option<PathBuf>,
     /// Scenarios to run besides the ceiling and /me (all when empty).
     only: Vec<String>,
+    /// The signing algorithms whose ceiling and /me are measured, in this
+    /// order; the other scenarios run with the first.
+    algs: Vec<Alg>,
+}
+
+/// How the server signs access tokens (`AUTH_ACCESS_TOKEN_ALG`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Alg {
+    /// Ed25519, the server's default.
+    EdDSA,
+    Hs256,
+}
+
+impl Alg {
+    /// The JWS name, as `AUTH_ACCESS_TOKEN_ALG` takes it.
+    fn name(self) -> &'static str {
+        match self {
+            Alg::EdDSA => "EdDSA",
+            Alg::Hs256 => "HS256",
+        }
+    }
+
+    fn parse_list(list: &str) -> Result<Vec<Alg>, String> {
+        let mut algs = Vec::new();
+        for name in list.split(',').map(str::trim) {
+            let more: &[Alg] = match name.to_ascii_lowercase().as_str() {
+                "both" => &[Alg::EdDSA, Alg::Hs256],
+                "eddsa" | "ed25519" => &[Alg::EdDSA],
+                "hs256" => &[Alg::Hs256],
+                _ => return Err(format!("--alg: {name:?} is not eddsa, hs256 or both")),
+            };
+            for alg in more {
+                if !algs.contains(alg) {
+                    algs.push(*alg);
+                }
+            }
+        }
+        Ok(algs)
+    }
 }
 
 impl Options {
@@ -55,7 +96,7 @@ fn usage() -> ! {
     eprintln!(
         "usage: bench [--seconds N (10)] [--warmup N (2)] [--bcrypt-cost N (12)] \
          [--large-users N (1000000)] [--connections N (32)] [--login-connections N (8)] \
-         [--server PATH] [--only reauth,login,flood,large]"
+         [--server PATH] [--only reauth,login,flood,large] [--alg eddsa|hs256|both (both)]"
     );
     std::process::exit(2)
 }
@@ -70,6 +111,7 @@ fn parse_args() -> Result<Options, String> {
         login_connections: 8,
         server: None,
         only: Vec::new(),
+        algs: vec![Alg::EdDSA, Alg::Hs256],
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -89,6 +131,7 @@ fn parse_args() -> Result<Options, String> {
             }
             "--server" => options.server = Some(PathBuf::from(value())),
             "--only" => options.only = value().split(',').map(|s| s.trim().to_owned()).collect(),
+            "--alg" => options.algs = Alg::parse_list(&value())?,
             "--serve-ceiling" => {
                 let port = num("--serve-ceiling", value())?;
                 ceiling::serve(port)?;
@@ -161,10 +204,30 @@ struct Secrets {
     refresh: String,
 }
 
+/// The configuration the server under test reads from the settings that
+/// [`start_server`] gives it (the rest at their defaults), for the bench's
+/// own use of the server's code: the seal of the signing keys, the tokens'
+/// issuer and lifetime.
+fn server_config(data_dir: &Path, secrets: &Secrets) -> Result<Config, String> {
+    Config::with_settings(
+        data_dir,
+        &[
+            ("AUTH_ACCESS_TOKEN_SECRET", &secrets.access),
+            ("AUTH_REFRESH_TOKEN_SECRET", &secrets.refresh),
+            ("AUTH_ACCESS_TOKEN_EXPIRY", ACCESS_TOKEN_EXPIRY),
+        ],
+    )
+    .map_err(|e| format!("configuration: {e}"))
+}
+
+const ACCESS_TOKEN_EXPIRY: &str = "1h";
+
 fn start_server(
     binary: &Path,
     data_dir: &Path,
     secrets: &Secrets,
+    alg: Alg,
+    issuer: &str,
     options: &Options,
 ) -> Result<Served, String> {
     let port = process::free_port()?;
@@ -180,13 +243,15 @@ fn start_server(
         // Warnings only: the request log would write a line per request.
         .env("GATEPASS_LOG", "warn")
         .env("AUTH_BCRYPT_COST", options.bcrypt_cost.to_string())
-        // The bench forges its seeded sessions' access tokens with this
-        // secret (seed.rs) and its ceiling verifies HS256 (ceiling.rs), so the
-        // server signs with HS256 too, not the EdDSA default.
-        .env("AUTH_ACCESS_TOKEN_ALG", "HS256")
+        // The bench mints its seeded sessions' access tokens with the server's
+        // own code (seed.rs): under this secret for HS256; for EdDSA with the
+        // key it stored in the database, sealed under the refresh secret.
+        .env("AUTH_ACCESS_TOKEN_ALG", alg.name())
         .env("AUTH_ACCESS_TOKEN_SECRET", &secrets.access)
         .env("AUTH_REFRESH_TOKEN_SECRET", &secrets.refresh)
-        .env("AUTH_ACCESS_TOKEN_EXPIRY", "1h")
+        .env("AUTH_ACCESS_TOKEN_EXPIRY", ACCESS_TOKEN_EXPIRY)
+        // The tokens' `iss`, as the seeded tokens and the ceiling have it.
+        .env("GATEPASS_PUBLIC_URL", issuer)
         .env("AUTH_LOGIN_ACCOUNT_LIMIT", unlimited)
         .env("AUTH_LOGIN_ADDRESS_LIMIT", unlimited)
         .env("AUTH_SIGNUP_ADDRESS_LIMIT", unlimited)
@@ -194,7 +259,9 @@ fn start_server(
         .env("AUTH_FORGOT_ADDRESS_LIMIT", unlimited);
     // Server tuning knobs pass through from the bench's environment.
     for (name, value) in std::env::vars() {
-        if name.starts_with("GATEPASS_") && name != "GATEPASS_DATA_DIR" && name != "GATEPASS_LOG"
+        if name.starts_with("GATEPASS_")
+            && !["GATEPASS_DATA_DIR", "GATEPASS_LOG", "GATEPASS_PUBLIC_URL"]
+                .contains(&name.as_str())
             || name.starts_with("ROCKET_") && name != "ROCKET_PORT" && name != "ROCKET_ADDRESS"
         {
             command.env(name, value);
@@ -203,14 +270,34 @@ fn start_server(
     Served::start(command, port, "/health", Some(&data_dir.join("server.log")))
 }
 
-fn start_ceiling(secrets: &Secrets) -> Result<Served, String> {
+/// The bare JWT route, verifying the tokens of `signer` (its current key).
+fn start_ceiling(
+    alg: Alg,
+    signer: &AccessTokens,
+    secrets: &Secrets,
+    issuer: &str,
+) -> Result<Served, String> {
     let port = process::free_port()?;
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let mut command = Command::new(exe);
+    let kid = signer.current_kid().ok_or("no signing key")?;
     command
         .arg("--serve-ceiling")
         .arg(port.to_string())
-        .env(ceiling::SECRET_ENV, &secrets.access);
+        .env(ceiling::ALG_ENV, alg.name())
+        .env(ceiling::KID_ENV, &kid)
+        .env(ceiling::ISSUER_ENV, issuer);
+    match alg {
+        Alg::Hs256 => command.env(ceiling::SECRET_ENV, &secrets.access),
+        Alg::EdDSA => {
+            let published = signer.published();
+            let key = published
+                .iter()
+                .find(|k| k.kid == kid)
+                .ok_or("the current key is not published")?;
+            command.env(ceiling::PUBLIC_KEY_ENV, &key.x)
+        }
+    };
     Served::start(command, port, "/health", None)
 }
 
@@ -232,11 +319,11 @@ fn check(what: &str, got: std::io::Result<(u16, String)>, want: u16) -> Result<(
 struct Row {
     name: String,
     outcome: Outcome,
-    rss: Option<u64>,
+    usage: Usage,
     /// Against the row's ceiling: (value, what it is relative to).
-    vs_ceiling: Option<(f64, &'static str)>,
+    vs_ceiling: Option<(f64, String)>,
     /// The issue's target: (value, comparison, bound, label).
-    target: Option<(f64, Cmp, f64, &'static str)>,
+    target: Option<(f64, Cmp, f64, String)>,
 }
 
 #[derive(Clone, Copy)]
@@ -245,14 +332,35 @@ enum Cmp {
     AtMost,
 }
 
-/// One measured scenario: peak RSS reset before, read after.
+/// What the process under test used during one scenario.
+#[derive(Debug, Clone, Copy)]
+struct Usage {
+    /// Peak resident set size, in bytes.
+    rss: Option<u64>,
+    /// CPU time, all threads.
+    cpu: Option<Duration>,
+}
+
+/// One measured scenario: peak RSS reset before, read after; CPU time read
+/// before and after.
 fn measure<T>(
     served: &Served,
     run: impl FnOnce() -> Result<T, String>,
-) -> Result<(T, Option<u64>), String> {
+) -> Result<(T, Usage), String> {
     served.reset_peak_rss();
+    let cpu_before = served.cpu_time();
     let outcome = run()?;
-    Ok((outcome, served.peak_rss()))
+    let cpu = served
+        .cpu_time()
+        .zip(cpu_before)
+        .map(|(after, before)| after.saturating_sub(before));
+    Ok((
+        outcome,
+        Usage {
+            rss: served.peak_rss(),
+            cpu,
+        },
+    ))
 }
 
 fn bcrypt_ceiling(cost: u32) -> Result<(String, Duration), String> {
@@ -296,6 +404,70 @@ fn load_average() -> String {
         .unwrap_or_else(|| "?".into())
 }
 
+/// The signer of one algorithm's seeded tokens: the server's own token code,
+/// with the key the server will sign with.
+struct Signer {
+    alg: Alg,
+    tokens: AccessTokens,
+}
+
+/// The bare JWT route of `signer`'s algorithm under wrk: one row.
+fn measure_ceiling(
+    signer: &Signer,
+    secrets: &Secrets,
+    issuer: &str,
+    tokens: &[String],
+    access_file: &Path,
+    load: &dyn Fn(Script, u16, &Path, u32, Duration) -> Run,
+    options: &Options,
+) -> Result<(Outcome, Row), String> {
+    let alg = signer.alg;
+    let ceiling = start_ceiling(alg, &signer.tokens, secrets, issuer)?;
+    let bearer = format!("Bearer {}", tokens[0]);
+    check(
+        &format!("ceiling /me ({})", alg.name()),
+        http(
+            ceiling.port,
+            "GET",
+            "/api/users/me",
+            &[("Authorization", &bearer)],
+            None,
+        ),
+        200,
+    )?;
+    let warmup = Duration::from_secs(options.warmup);
+    if !warmup.is_zero() {
+        load(
+            Script::Me,
+            ceiling.port,
+            access_file,
+            options.connections,
+            warmup,
+        )
+        .run()?;
+    }
+    let (outcome, usage) = measure(&ceiling, || {
+        load(
+            Script::Me,
+            ceiling.port,
+            access_file,
+            options.connections,
+            Duration::from_secs(options.seconds),
+        )
+        .run()
+    })?;
+    Ok((
+        outcome,
+        Row {
+            name: format!("ceiling: bare Rocket JWT route, {}", alg.name()),
+            outcome,
+            usage,
+            vs_ceiling: Some((1.0, "itself".into())),
+            target: None,
+        },
+    ))
+}
+
 fn run(options: &Options) -> Result<(), String> {
     let started = Instant::now();
     let load_before = load_average();
@@ -305,6 +477,7 @@ fn run(options: &Options) -> Result<(), String> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let secs = Duration::from_secs(options.seconds);
     let warmup = Duration::from_secs(options.warmup);
+    let primary = *options.algs.first().ok_or("--alg names no algorithm")?;
     let binary = server_binary(options)?;
     progress(started, &format!("server binary {}", binary.display()));
     // The clock of the bounded run starts once the server is built.
@@ -315,16 +488,39 @@ fn run(options: &Options) -> Result<(), String> {
         access: OpaqueTokens::generate(),
         refresh: OpaqueTokens::generate(),
     };
+    let small_dir = scratch.path().join("small");
+    std::fs::create_dir_all(&small_dir).map_err(|e| e.to_string())?;
+    let config = server_config(&small_dir, &secrets)?;
+    let issuer = config.issuer.clone();
     let keys = seed::Keys {
-        opaque: OpaqueTokens::new(Secret::new(secrets.refresh.clone().into_bytes())),
-        access: AccessTokens::new(
-            &Secret::new(secrets.access.clone().into_bytes()),
-            Duration::from_secs(3600),
-            "gatepass",
-        )
-        .map_err(|e| format!("access token key: {e}"))?,
+        opaque: OpaqueTokens::new(config.tokens.refresh_token_secret.clone()),
         refresh_ttl: Duration::from_secs(24 * 3600),
     };
+    // One Ed25519 key pair, stored as the current key of every database the
+    // EdDSA server runs on.
+    let pair = options
+        .algs
+        .contains(&Alg::EdDSA)
+        .then(Ed25519Pair::generate);
+    let signers = options
+        .algs
+        .iter()
+        .map(|&alg| {
+            let ttl = config.tokens.access_token_ttl;
+            let tokens = match (alg, &pair) {
+                (Alg::Hs256, _) => {
+                    AccessTokens::new(&config.tokens.access_token_secret, ttl, &issuer)
+                        .map_err(|e| format!("access token key: {e}"))?
+                }
+                (Alg::EdDSA, pair) => {
+                    let tokens = AccessTokens::ed25519(ttl, &issuer);
+                    tokens.install_ed25519(pair.as_ref().ok_or("no key pair")?, &[])?;
+                    tokens
+                }
+            };
+            Ok(Signer { alg, tokens })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
 
     // Ceiling 2: one bcrypt hash, single thread; its first hash is every
     // seeded user's password hash.
@@ -343,8 +539,6 @@ fn run(options: &Options) -> Result<(), String> {
         .enable_all()
         .build()
         .map_err(|e| format!("runtime: {e}"))?;
-    let small_dir = scratch.path().join("small");
-    std::fs::create_dir_all(&small_dir).map_err(|e| e.to_string())?;
     // One spare refresh token for the sanity check.
     let refresh_sessions = REFRESH_PER_SECOND * options.seconds as usize + 1;
     let small = rt.block_on(seed::seed(
@@ -357,15 +551,27 @@ fn run(options: &Options) -> Result<(), String> {
         },
         &password_hash,
         &keys,
+        &signers.iter().map(|s| &s.tokens).collect::<Vec<_>>(),
     ))?;
+    if let Some(pair) = &pair {
+        rt.block_on(seed::store_signing_key(&config, pair))?;
+    }
     progress(
         started,
         &format!("seeded {SMALL_USERS} users, {ACCESS_SESSIONS} + {refresh_sessions} sessions"),
     );
-    let access_file = scratch.path().join("access.txt");
+    let access_files = signers
+        .iter()
+        .zip(&small.access_tokens)
+        .map(|(signer, tokens)| {
+            let file = scratch
+                .path()
+                .join(format!("access-{}.txt", signer.alg.name()));
+            write_lines(&file, tokens).map(|()| file)
+        })
+        .collect::<Result<Vec<_>, String>>()?;
     let refresh_file = scratch.path().join("refresh.txt");
     let emails_file = scratch.path().join("emails.txt");
-    write_lines(&access_file, &small.access_tokens)?;
     write_lines(&refresh_file, &small.refresh_tokens[1..])?;
     write_lines(&emails_file, &small.emails)?;
 
@@ -382,14 +588,40 @@ fn run(options: &Options) -> Result<(), String> {
     };
     let mut rows = Vec::new();
 
-    // Ceiling 1: the bare JWT route.
-    let jwt = {
-        let ceiling = start_ceiling(&secrets)?;
-        let bearer = format!("Bearer {}", small.access_tokens[0]);
+    // Per algorithm, one after the other so that each pair shares the
+    // machine's load: ceiling 1, the bare JWT route; then 1., the read path.
+    let mut ceilings = Vec::new();
+    let mut mes = Vec::new();
+    for ((signer, tokens), access_file) in
+        signers.iter().zip(&small.access_tokens).zip(&access_files)
+    {
+        let alg = signer.alg;
+        let (jwt, row) = measure_ceiling(
+            signer,
+            &secrets,
+            &issuer,
+            tokens,
+            access_file,
+            &load,
+            options,
+        )?;
+        progress(
+            started,
+            &format!(
+                "ceiling: bare JWT route, {} {:.0} req/s",
+                alg.name(),
+                jwt.rate()
+            ),
+        );
+        ceilings.push((jwt, row.usage));
+        rows.push(row);
+
+        let server = start_server(&binary, &small_dir, &secrets, alg, &issuer, options)?;
+        let bearer = format!("Bearer {}", tokens[0]);
         check(
-            "ceiling /me",
+            &format!("GET /me ({})", alg.name()),
             http(
-                ceiling.port,
+                server.port,
                 "GET",
                 "/api/users/me",
                 &[("Authorization", &bearer)],
@@ -400,18 +632,18 @@ fn run(options: &Options) -> Result<(), String> {
         if !warmup.is_zero() {
             load(
                 Script::Me,
-                ceiling.port,
-                &access_file,
+                server.port,
+                access_file,
                 options.connections,
                 warmup,
             )
             .run()?;
         }
-        let (outcome, rss) = measure(&ceiling, || {
+        let (me, usage) = measure(&server, || {
             load(
                 Script::Me,
-                ceiling.port,
-                &access_file,
+                server.port,
+                access_file,
                 options.connections,
                 secs,
             )
@@ -419,197 +651,177 @@ fn run(options: &Options) -> Result<(), String> {
         })?;
         progress(
             started,
-            &format!("ceiling: bare JWT route {:.0} req/s", outcome.rate()),
+            &format!("1. GET /me, {} {:.0} req/s", alg.name(), me.rate()),
         );
+        let route = format!("{} route", alg.name());
         rows.push(Row {
-            name: "ceiling: bare Rocket JWT route".into(),
-            outcome,
-            rss,
-            vs_ceiling: Some((1.0, "itself")),
-            target: None,
-        });
-        outcome
-    };
-
-    let server = start_server(&binary, &small_dir, &secrets, options)?;
-    let bearer = format!("Bearer {}", small.access_tokens[0]);
-    check(
-        "GET /me",
-        http(
-            server.port,
-            "GET",
-            "/api/users/me",
-            &[("Authorization", &bearer)],
-            None,
-        ),
-        200,
-    )?;
-    let cookie = format!("refreshTkn={}", small.refresh_tokens[0]);
-    check(
-        "POST /reauth",
-        http(
-            server.port,
-            "POST",
-            "/api/users/reauth",
-            &[("Cookie", &cookie)],
-            None,
-        ),
-        201,
-    )?;
-    let login_body = format!(
-        r#"{{"email":"{}","password":"{PASSWORD}"}}"#,
-        small.emails[0]
-    );
-    check(
-        "POST /login",
-        http(
-            server.port,
-            "POST",
-            "/api/users/login",
-            &[("Content-Type", "application/json")],
-            Some(&login_body),
-        ),
-        200,
-    )?;
-
-    // 1. The read path.
-    if !warmup.is_zero() {
-        load(
-            Script::Me,
-            server.port,
-            &access_file,
-            options.connections,
-            warmup,
-        )
-        .run()?;
-    }
-    let (me, rss) = measure(&server, || {
-        load(
-            Script::Me,
-            server.port,
-            &access_file,
-            options.connections,
-            secs,
-        )
-        .run()
-    })?;
-    progress(started, &format!("1. GET /me {:.0} req/s", me.rate()));
-    rows.push(Row {
-        name: "1. GET /me (1,000 users)".into(),
-        outcome: me,
-        rss,
-        vs_ceiling: Some((me.rate() / jwt.rate(), "JWT route")),
-        target: Some((me.rate() / jwt.rate(), Cmp::AtLeast, 0.7, "x JWT route")),
-    });
-
-    if options.runs("reauth") {
-        // 2. The write path: one rotation per request.
-        let (reauth, rss) = measure(&server, || {
-            load(
-                Script::Reauth,
-                server.port,
-                &refresh_file,
-                options.connections,
-                secs,
-            )
-            .run()
-        })?;
-        progress(
-            started,
-            &format!("2. POST /reauth {:.0} req/s", reauth.rate()),
-        );
-        rows.push(Row {
-            name: "2. POST /reauth (distinct sessions)".into(),
-            outcome: reauth,
-            rss,
-            vs_ceiling: Some((reauth.rate() / jwt.rate(), "JWT route")),
-            target: Some((reauth.rate() / me.rate(), Cmp::AtLeast, 0.25, "x /me")),
-        });
-    }
-
-    let login = if options.runs("login") {
-        // 3. The bcrypt path.
-        let (login, rss) = measure(&server, || {
-            load(
-                Script::Login,
-                server.port,
-                &emails_file,
-                options.login_connections,
-                secs,
-            )
-            .run()
-        })?;
-        progress(
-            started,
-            &format!("3. POST /login {:.1} req/s", login.rate()),
-        );
-        rows.push(Row {
-            name: "3. POST /login".into(),
-            outcome: login,
-            rss,
-            vs_ceiling: Some((login.rate() / login_limit, "bcrypt limit")),
+            name: format!("1. GET /me (1,000 users), {}", alg.name()),
+            outcome: me,
+            usage,
+            vs_ceiling: Some((me.rate() / jwt.rate(), route.clone())),
             target: Some((
-                login.rate() / login_limit,
+                me.rate() / jwt.rate(),
                 Cmp::AtLeast,
-                0.85,
-                "x bcrypt limit",
+                0.7,
+                format!("x {route}"),
             )),
         });
-        Some(login)
-    } else {
-        None
-    };
-
-    if options.runs("flood") {
-        // 4. The read path during a login flood: the flood starts first and ends
-        // after, so every /me request meets it.
-        let ((flooded, flood), rss) = measure(&server, || {
-            let flood = load(
-                Script::Login,
-                server.port,
-                &emails_file,
-                options.login_connections,
-                secs + Duration::from_secs(2),
-            )
-            .start()?;
-            std::thread::sleep(Duration::from_secs(1));
-            let flooded = load(
-                Script::Me,
-                server.port,
-                &access_file,
-                options.connections,
-                secs,
-            )
-            .run();
-            let flood = wrk::finish(flood)?;
-            Ok((flooded?, flood))
-        })?;
-        progress(
-            started,
-            &format!(
-                "4. GET /me during a login flood {:.0} req/s (flood {:.1} logins/s, {} errors)",
-                flooded.rate(),
-                flood.rate(),
-                flood.errors
-            ),
-        );
-        rows.push(Row {
-            name: format!(
-                "4. GET /me during login flood ({:.1} logins/s)",
-                flood.rate()
-            ),
-            outcome: flooded,
-            rss,
-            vs_ceiling: Some((flooded.rate() / jwt.rate(), "JWT route")),
-            target: Some((
-                flooded.p99.as_secs_f64() / me.p99.as_secs_f64().max(1e-9),
-                Cmp::AtMost,
-                3.0,
-                "x p99 of /me",
-            )),
-        });
+        mes.push(me);
     }
-    drop(server);
+    // The other scenarios run with the first algorithm, against its ceiling
+    // and its /me.
+    let (jwt, me) = (ceilings[0].0, mes[0]);
+    let route = format!("{} route", primary.name());
+    let tag = primary.name();
+    let access_file = &access_files[0];
+
+    let mut login_rate = None;
+    if options.runs("reauth") || options.runs("login") || options.runs("flood") {
+        let server = start_server(&binary, &small_dir, &secrets, primary, &issuer, options)?;
+        let cookie = format!("refreshTkn={}", small.refresh_tokens[0]);
+        check(
+            "POST /reauth",
+            http(
+                server.port,
+                "POST",
+                "/api/users/reauth",
+                &[("Cookie", &cookie)],
+                None,
+            ),
+            201,
+        )?;
+        let login_body = format!(
+            r#"{{"email":"{}","password":"{PASSWORD}"}}"#,
+            small.emails[0]
+        );
+        check(
+            "POST /login",
+            http(
+                server.port,
+                "POST",
+                "/api/users/login",
+                &[("Content-Type", "application/json")],
+                Some(&login_body),
+            ),
+            200,
+        )?;
+
+        if options.runs("reauth") {
+            // 2. The write path: one rotation (and one new access token) per
+            // request.
+            let (reauth, usage) = measure(&server, || {
+                load(
+                    Script::Reauth,
+                    server.port,
+                    &refresh_file,
+                    options.connections,
+                    secs,
+                )
+                .run()
+            })?;
+            progress(
+                started,
+                &format!("2. POST /reauth {:.0} req/s", reauth.rate()),
+            );
+            rows.push(Row {
+                name: format!("2. POST /reauth (distinct sessions), {tag}"),
+                outcome: reauth,
+                usage,
+                vs_ceiling: Some((reauth.rate() / jwt.rate(), route.clone())),
+                target: Some((
+                    reauth.rate() / me.rate(),
+                    Cmp::AtLeast,
+                    0.25,
+                    "x /me".into(),
+                )),
+            });
+        }
+
+        let login = if options.runs("login") {
+            // 3. The bcrypt path.
+            let (login, usage) = measure(&server, || {
+                load(
+                    Script::Login,
+                    server.port,
+                    &emails_file,
+                    options.login_connections,
+                    secs,
+                )
+                .run()
+            })?;
+            progress(
+                started,
+                &format!("3. POST /login {:.1} req/s", login.rate()),
+            );
+            rows.push(Row {
+                name: format!("3. POST /login, {tag}"),
+                outcome: login,
+                usage,
+                vs_ceiling: Some((login.rate() / login_limit, "bcrypt limit".into())),
+                target: Some((
+                    login.rate() / login_limit,
+                    Cmp::AtLeast,
+                    0.85,
+                    "x bcrypt limit".into(),
+                )),
+            });
+            Some(login)
+        } else {
+            None
+        };
+        login_rate = login.map(|l| l.rate());
+
+        if options.runs("flood") {
+            // 4. The read path during a login flood: the flood starts first and
+            // ends after, so every /me request meets it.
+            let ((flooded, flood), usage) = measure(&server, || {
+                let flood = load(
+                    Script::Login,
+                    server.port,
+                    &emails_file,
+                    options.login_connections,
+                    secs + Duration::from_secs(2),
+                )
+                .start()?;
+                std::thread::sleep(Duration::from_secs(1));
+                let flooded = load(
+                    Script::Me,
+                    server.port,
+                    access_file,
+                    options.connections,
+                    secs,
+                )
+                .run();
+                let flood = wrk::finish(flood)?;
+                Ok((flooded?, flood))
+            })?;
+            progress(
+                started,
+                &format!(
+                    "4. GET /me during a login flood {:.0} req/s (flood {:.1} logins/s, {} errors)",
+                    flooded.rate(),
+                    flood.rate(),
+                    flood.errors
+                ),
+            );
+            rows.push(Row {
+                name: format!(
+                    "4. GET /me during login flood ({:.1} logins/s), {tag}",
+                    flood.rate()
+                ),
+                outcome: flooded,
+                usage,
+                vs_ceiling: Some((flooded.rate() / jwt.rate(), route.clone())),
+                target: Some((
+                    flooded.p99.as_secs_f64() / me.p99.as_secs_f64().max(1e-9),
+                    Cmp::AtMost,
+                    3.0,
+                    "x p99 of /me".into(),
+                )),
+            });
+        }
+        drop(server);
+    }
 
     if options.runs("large") {
         // 5. The same reads and logins against a million users.
@@ -625,14 +837,21 @@ fn run(options: &Options) -> Result<(), String> {
             },
             &password_hash,
             &keys,
+            &[&signers[0].tokens],
         ))?;
+        if let (Alg::EdDSA, Some(pair)) = (primary, &pair) {
+            rt.block_on(seed::store_signing_key(
+                &server_config(&large_dir, &secrets)?,
+                pair,
+            ))?;
+        }
         progress(started, &format!("seeded {} users", options.large_users));
         let large_access = scratch.path().join("large-access.txt");
         let large_emails = scratch.path().join("large-emails.txt");
-        write_lines(&large_access, &large.access_tokens)?;
+        write_lines(&large_access, &large.access_tokens[0])?;
         write_lines(&large_emails, &large.emails)?;
-        let server = start_server(&binary, &large_dir, &secrets, options)?;
-        let bearer = format!("Bearer {}", large.access_tokens[0]);
+        let server = start_server(&binary, &large_dir, &secrets, primary, &issuer, options)?;
+        let bearer = format!("Bearer {}", large.access_tokens[0][0]);
         check(
             "GET /me (large)",
             http(
@@ -654,7 +873,7 @@ fn run(options: &Options) -> Result<(), String> {
             )
             .run()?;
         }
-        let (large_me, rss) = measure(&server, || {
+        let (large_me, usage) = measure(&server, || {
             load(
                 Script::Me,
                 server.port,
@@ -669,18 +888,21 @@ fn run(options: &Options) -> Result<(), String> {
             &format!("5. GET /me, 1M users {:.0} req/s", large_me.rate()),
         );
         rows.push(Row {
-            name: format!("5. GET /me ({} users)", thousands(options.large_users)),
+            name: format!(
+                "5. GET /me ({} users), {tag}",
+                thousands(options.large_users)
+            ),
             outcome: large_me,
-            rss,
-            vs_ceiling: Some((large_me.rate() / jwt.rate(), "JWT route")),
+            usage,
+            vs_ceiling: Some((large_me.rate() / jwt.rate(), route.clone())),
             target: Some((
                 large_me.rate() / me.rate(),
                 Cmp::AtLeast,
                 0.9,
-                "x /me, 1,000 users",
+                "x /me, 1,000 users".into(),
             )),
         });
-        let (large_login, rss) = measure(&server, || {
+        let (large_login, usage) = measure(&server, || {
             load(
                 Script::Login,
                 server.port,
@@ -695,15 +917,18 @@ fn run(options: &Options) -> Result<(), String> {
             &format!("5b. POST /login, 1M users {:.1} req/s", large_login.rate()),
         );
         rows.push(Row {
-            name: format!("5b. POST /login ({} users)", thousands(options.large_users)),
+            name: format!(
+                "5b. POST /login ({} users), {tag}",
+                thousands(options.large_users)
+            ),
             outcome: large_login,
-            rss,
-            vs_ceiling: Some((large_login.rate() / login_limit, "bcrypt limit")),
+            usage,
+            vs_ceiling: Some((large_login.rate() / login_limit, "bcrypt limit".into())),
             target: Some((
-                large_login.rate() / login.map_or(f64::NAN, |l| l.rate()),
+                large_login.rate() / login_rate.unwrap_or(f64::NAN),
                 Cmp::AtLeast,
                 0.9,
-                "x login, 1,000 users",
+                "x login, 1,000 users".into(),
             )),
         });
         drop(server);
@@ -725,12 +950,51 @@ fn run(options: &Options) -> Result<(), String> {
         started.elapsed().as_secs_f64(),
         build_time.as_secs_f64()
     );
+    let routes: Vec<String> = signers
+        .iter()
+        .zip(&ceilings)
+        .map(|(s, (c, _))| format!("{} {:.0} req/s", s.alg.name(), c.rate()))
+        .collect();
     println!(
-        "ceilings: bare JWT route {:.0} req/s; bcrypt {:.1} ms per hash -> login limit {:.1}/s ({cores} cores)",
-        jwt.rate(),
+        "ceilings: bare JWT route {}; bcrypt {:.1} ms per hash -> login limit {:.1}/s ({cores} cores)",
+        routes.join(", "),
         hash_time.as_secs_f64() * 1000.0,
         login_limit
     );
+    if let (Some(ed), Some(hs)) = (
+        signers.iter().position(|s| s.alg == Alg::EdDSA),
+        signers.iter().position(|s| s.alg == Alg::Hs256),
+    ) {
+        // The two routes differ only in the signature check: what one
+        // Ed25519 verification costs over one HMAC-SHA256 shows in their
+        // rates and, unskewed by other work on the machine, in the CPU time
+        // the route's process spent per request.
+        let per_request = |(outcome, usage): &(Outcome, Usage)| {
+            usage
+                .cpu
+                .map(|cpu| cpu.as_secs_f64() / outcome.requests.max(1) as f64)
+        };
+        let cpu = match (per_request(&ceilings[ed]), per_request(&ceilings[hs])) {
+            (Some(e), Some(h)) => format!(
+                "; CPU per request {:.0} µs vs {:.0} µs: {:.0} µs more per token",
+                e * 1e6,
+                h * 1e6,
+                (e - h) * 1e6
+            ),
+            _ => String::new(),
+        };
+        println!(
+            "EdDSA route / HS256 route: {:.2}x the rate{cpu}",
+            ceilings[ed].0.rate() / ceilings[hs].0.rate()
+        );
+        // The server remembers verified tokens, so its EdDSA /me is held to
+        // the cheaper route too.
+        println!(
+            "GET /me, EdDSA / HS256 route: {:.2}x",
+            mes[ed].rate() / ceilings[hs].0.rate()
+        );
+    }
+    println!("scenarios 2-5 run with {}", primary.name());
     println!();
     print_table(&rows);
     Ok(())
@@ -758,8 +1022,10 @@ fn ms(d: Duration) -> String {
 }
 
 fn print_table(rows: &[Row]) {
-    println!("| scenario | req/s | p50 | p99 | errors | peak RSS | vs ceiling | target |");
-    println!("|---|---:|---:|---:|---:|---:|---|---|");
+    println!(
+        "| scenario | req/s | p50 | p99 | errors | peak RSS | CPU per request | vs ceiling | target |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---|---|");
     for row in rows {
         let o = &row.outcome;
         let rate = if o.rate() < 100.0 {
@@ -767,25 +1033,37 @@ fn print_table(rows: &[Row]) {
         } else {
             format!("{:.0}", o.rate())
         };
-        let rss = row.rss.map_or("?".into(), |b| {
+        let rss = row.usage.rss.map_or("?".into(), |b| {
             let mib = b as f64 / MIB;
             format!("{mib:.1} MiB{}", if mib < 64.0 { "" } else { " (over 64)" })
         });
+        let cpu = row.usage.cpu.map_or("?".into(), |cpu| {
+            let per_request = cpu.as_secs_f64() / (o.requests.max(1) as f64);
+            if per_request < 0.01 {
+                format!("{:.0} µs", per_request * 1e6)
+            } else {
+                format!("{:.0} ms", per_request * 1e3)
+            }
+        });
         let vs = row
             .vs_ceiling
+            .as_ref()
             .map_or(String::new(), |(v, of)| format!("{v:.2}x {of}"));
-        let target = row.target.map_or("-".into(), |(v, cmp, bound, label)| {
-            let (ok, sign) = match cmp {
-                Cmp::AtLeast => (v >= bound, ">="),
-                Cmp::AtMost => (v <= bound, "<="),
-            };
-            format!(
-                "{v:.2}{label} ({sign} {bound}): {}",
-                if ok { "met" } else { "MISSED" }
-            )
-        });
+        let target = row
+            .target
+            .as_ref()
+            .map_or("-".into(), |(v, cmp, bound, label)| {
+                let (ok, sign) = match cmp {
+                    Cmp::AtLeast => (v >= bound, ">="),
+                    Cmp::AtMost => (v <= bound, "<="),
+                };
+                format!(
+                    "{v:.2}{label} ({sign} {bound}): {}",
+                    if ok { "met" } else { "MISSED" }
+                )
+            });
         println!(
-            "| {} | {rate} | {} | {} | {} | {rss} | {vs} | {target} |",
+            "| {} | {rate} | {} | {} | {} | {rss} | {cpu} | {vs} | {target} |",
             row.name,
             ms(o.p50),
             ms(o.p99),

@@ -93,6 +93,19 @@ impl Served {
     pub fn peak_rss(&self) -> Option<u64> {
         status_kib(self.pid(), "VmHWM:").map(|kib| kib * 1024)
     }
+
+    /// The CPU time the process has used so far, all threads, user and
+    /// system (`/proc/PID/stat`, in clock ticks of 10 ms).
+    pub fn cpu_time(&self) -> Option<Duration> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).ok()?;
+        // The fields after the command name, which is in parentheses and may
+        // hold spaces: state is field 3, utime 14 and stime 15.
+        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+        let ticks: u64 =
+            fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+        // USER_HZ: 100 on every Linux architecture this runs on.
+        Some(Duration::from_millis(ticks * 10))
+    }
 }
 
 impl Drop for Served {

@@ -1,26 +1,34 @@
 //! A benchmark database: the server's migrations, then users and sessions
 //! written directly with SQL in one transaction (no API, no per-user bcrypt:
-//! every user shares one precomputed hash).
+//! every user shares one precomputed hash); and, for EdDSA, the signing keys,
+//! stored through the server's own store and key code.
 
 use std::path::Path;
 use std::time::Duration;
 
+use gatepass_server::auth::keys::{Ed25519Pair, KeySeal, EDDSA};
 use gatepass_server::auth::opaque::{OpaqueTokens, Purpose};
 use gatepass_server::auth::tokens::AccessTokens;
+use gatepass_server::config::Config;
+use gatepass_server::db;
+use gatepass_server::signing_keys::SigningKeys;
+use gatepass_server::store::signing_keys::{KeyState, NewSigningKey};
+use gatepass_server::store::Store;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{Connection, QueryBuilder, Sqlite, SqliteConnection};
 
 /// The keys the server under test is started with.
 pub struct Keys {
     pub opaque: OpaqueTokens,
-    pub access: AccessTokens,
     pub refresh_ttl: Duration,
 }
 
 /// What the load scripts need.
 pub struct Seeded {
-    /// Access tokens of live sessions (one session each).
-    pub access_tokens: Vec<String>,
+    /// Access tokens of live sessions (one session each), one list per
+    /// signer given to [`seed`], in its order: the same sessions, each with
+    /// a token of every signer.
+    pub access_tokens: Vec<Vec<String>>,
     /// Refresh tokens of live sessions, each never used (one per session).
     pub refresh_tokens: Vec<String>,
     /// Emails of accounts whose password is the bench password.
@@ -44,6 +52,7 @@ pub async fn seed(
     plan: &Plan,
     password_hash: &str,
     keys: &Keys,
+    signers: &[&AccessTokens],
 ) -> Result<Seeded, String> {
     let options = SqliteConnectOptions::new()
         .filename(path)
@@ -92,7 +101,7 @@ pub async fn seed(
     }
 
     let expires_at = now + keys.refresh_ttl.as_millis() as i64;
-    let mut access_tokens = Vec::with_capacity(plan.access_sessions);
+    let mut access_tokens = vec![Vec::with_capacity(plan.access_sessions); signers.len()];
     let mut refresh_tokens = Vec::with_capacity(plan.refresh_sessions);
     let total = plan.access_sessions + plan.refresh_sessions;
     let mut rows = Vec::with_capacity(1000);
@@ -103,11 +112,12 @@ pub async fn seed(
         let hash = keys.opaque.hash(Purpose::Refresh, &refresh);
         let sealed = keys.opaque.seal(&session_id, &refresh);
         if n < plan.access_sessions {
-            let token = keys
-                .access
-                .issue(user_id, &session_id)
-                .map_err(|e| format!("seeding (access token): {e:?}"))?;
-            access_tokens.push(token);
+            for (tokens, signer) in access_tokens.iter_mut().zip(signers) {
+                let token = signer
+                    .issue(user_id, &session_id)
+                    .map_err(|e| format!("seeding (access token): {e:?}"))?;
+                tokens.push(token);
+            }
         } else {
             refresh_tokens.push(refresh);
         }
@@ -145,4 +155,46 @@ pub async fn seed(
         refresh_tokens,
         emails: accounts.into_iter().map(|(_, email)| email).collect(),
     })
+}
+
+/// Stores `pair` as the current Ed25519 signing key of the database that
+/// `config` names, as the server stores the keys it generates (sealed with
+/// `KeySeal` under `AUTH_REFRESH_TOKEN_SECRET`, its kid the key's
+/// thumbprint), then lets the server's own key code make the next key and
+/// load them; fails unless it would sign with `pair`, so the server started
+/// on this database does too.
+pub async fn store_signing_key(config: &Config, pair: &Ed25519Pair) -> Result<(), String> {
+    let err = |what: &'static str| move |e: sqlx::Error| format!("signing key ({what}): {e}");
+    let backend = db::connect(&config.database).await.map_err(err("open"))?;
+    db::prepare(&backend)
+        .await
+        .map_err(|e| format!("signing key (migrations): {e}"))?;
+    let store = Store::new(backend);
+    let kid = pair.kid();
+    let key = NewSigningKey {
+        sealed_private_key: KeySeal::new(&config.tokens.refresh_token_secret)
+            .seal(&kid, pair.seed()),
+        kid: kid.clone(),
+        algorithm: EDDSA.to_owned(),
+        public_key: pair.public().to_vec(),
+        state: KeyState::Current,
+    };
+    let stored = store
+        .insert_signing_key_if_none(&key)
+        .await
+        .map_err(err("insert"))?;
+    let loaded = AccessTokens::ed25519(config.tokens.access_token_ttl, &config.issuer);
+    let synced = SigningKeys::new(config)
+        .sync(&store, &loaded)
+        .await
+        .map_err(|e| format!("signing key (next key): {e}"));
+    store.close().await;
+    synced?;
+    if !stored || loaded.current_kid().as_deref() != Some(kid.as_str()) {
+        return Err(format!(
+            "signing key: the server would not sign with the bench's key {kid} (got {:?})",
+            loaded.current_kid()
+        ));
+    }
+    Ok(())
 }
