@@ -68,6 +68,12 @@ pub enum ErrorCode {
     TotpEnabled,
     /// TOTP is not on (or not set up) for this account.
     TotpNotEnabled,
+    /// An unknown, expired or revoked personal access token.
+    InvalidApiToken,
+    /// Done with a personal access token, but it needs a signed-in session.
+    SessionRequired,
+    /// No such personal access token of this user.
+    TokenNotFound,
     NotFound,
     MethodNotAllowed,
     TooManyAttempts,
@@ -105,6 +111,9 @@ impl ErrorCode {
             ErrorCode::InvalidMfaToken => "invalid_mfa_token",
             ErrorCode::TotpEnabled => "totp_enabled",
             ErrorCode::TotpNotEnabled => "totp_not_enabled",
+            ErrorCode::InvalidApiToken => "invalid_api_token",
+            ErrorCode::SessionRequired => "session_required",
+            ErrorCode::TokenNotFound => "token_not_found",
             ErrorCode::NotFound => "not_found",
             ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::TooManyAttempts => "too_many_attempts",

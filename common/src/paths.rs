@@ -25,6 +25,15 @@ pub const TOTP_CONFIRM: &str = "/api/users/2fa/totp/confirm";
 /// `DELETE`: turns TOTP off.
 pub const TOTP: &str = "/api/users/2fa/totp";
 pub const RECOVERY_CODES: &str = "/api/users/2fa/recovery-codes";
+/// Personal access tokens: create (`POST`) and list (`GET`).
+pub const TOKENS: &str = "/api/users/tokens";
+/// Exchanges a personal access token for an access token.
+pub const TOKEN: &str = "/api/users/token";
+
+/// `DELETE /api/users/tokens/<id>`.
+pub fn personal_token(id: &str) -> String {
+    format!("{TOKENS}/{id}")
+}
 
 /// `GET /api/users/<id>`.
 pub fn user(id: &str) -> String {

@@ -419,3 +419,63 @@ pub struct MfaRequiredBody {
     /// Single use, lives `AUTH_MFA_CHALLENGE_TTL` (5 minutes by default).
     pub mfa_token: String,
 }
+
+/// `POST /tokens`: a personal access token for a script.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct CreateTokenRequest {
+    /// What the token is for (1 to 100 characters), e.g. the pipeline.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(required, max_length = 100, example = "deploy pipeline")
+    )]
+    #[serde(default)]
+    pub name: String,
+    /// How long it lives: `30d`, `12h`, ... (at most `365d`; `90d` if left out).
+    #[cfg_attr(feature = "openapi", schema(example = "30d"))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in: Option<String>,
+    /// With two-factor sign-in on: a code from the authenticator app.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+}
+
+/// A personal access token, never its secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct PersonalToken {
+    pub id: String,
+    pub name: String,
+    /// RFC 3339.
+    pub created_at: String,
+    pub expires_at: String,
+    pub last_used_at: Option<String>,
+}
+
+/// `POST /tokens` answered: the token, shown this once.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedTokenResponse {
+    pub success: bool,
+    pub id: String,
+    pub name: String,
+    pub created_at: String,
+    pub expires_at: String,
+    /// `gp_pat_…`: shown this once, stored only as an HMAC.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "gp_pat_3q2-7wE1uXyTbq9kQ0cP3lW3gq2bXxv1G6s0Jv9YcHk")
+    )]
+    pub token: String,
+}
+
+/// `GET /tokens`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TokensResponse {
+    pub success: bool,
+    pub tokens: Vec<PersonalToken>,
+}

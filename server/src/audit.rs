@@ -67,9 +67,9 @@ impl AuditEvent {
 }
 
 /// Records `event`: the log line at once, the row through the store's audit
-/// writer. A failure to store the row is logged, not returned: the log line
-/// still carries the event, and the user's request should not fail for the
-/// bookkeeping.
+/// writer, and a count by its name (`metrics`). A failure to store the row
+/// is logged, not returned: the log line still carries the event, and the
+/// user's request should not fail for the bookkeeping.
 pub async fn record(
     store: &Store,
     event: AuditEvent,
@@ -77,6 +77,7 @@ pub async fn record(
     session_id: Option<&str>,
     client: &ClientInfo,
 ) {
+    crate::metrics::auth_event(event.name());
     let address = client.ip.map(|ip| ip.to_string());
     log::info!(
         target: "gatepass::audit",
@@ -103,6 +104,7 @@ pub async fn record(
 /// Records `event`, made by an operator's command run by the OS user
 /// `operator` on the account `user_id`: the log line, and the row.
 pub async fn record_operator(store: &Store, event: AuditEvent, user_id: &str, operator: &str) {
+    crate::metrics::auth_event(event.name());
     log::info!(
         target: "gatepass::audit",
         "event={} user={user_id} operator={operator:?}",

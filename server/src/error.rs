@@ -67,6 +67,12 @@ pub enum ApiError {
     TotpEnabled,
     #[error("TOTP not on")]
     TotpNotEnabled,
+    #[error("invalid personal access token")]
+    InvalidApiToken,
+    #[error("session required")]
+    SessionRequired,
+    #[error("token not found")]
+    TokenNotFound,
     /// Rocket's catchers for statuses we do not produce ourselves.
     #[error("{0}")]
     Status(Status),
@@ -111,6 +117,9 @@ impl ApiError {
             ApiError::MfaRequired(_) => Status::Forbidden,
             ApiError::InvalidCode | ApiError::InvalidMfaToken => Status::BadRequest,
             ApiError::TotpEnabled | ApiError::TotpNotEnabled => Status::Conflict,
+            ApiError::InvalidApiToken => Status::Unauthorized,
+            ApiError::SessionRequired => Status::Forbidden,
+            ApiError::TokenNotFound => Status::NotFound,
             ApiError::Status(status) => *status,
             ApiError::Unavailable | ApiError::ServerBusy { .. } => Status::ServiceUnavailable,
             ApiError::Internal(_) => Status::InternalServerError,
@@ -142,6 +151,9 @@ impl ApiError {
             ApiError::InvalidMfaToken => ErrorCode::InvalidMfaToken,
             ApiError::TotpEnabled => ErrorCode::TotpEnabled,
             ApiError::TotpNotEnabled => ErrorCode::TotpNotEnabled,
+            ApiError::InvalidApiToken => ErrorCode::InvalidApiToken,
+            ApiError::SessionRequired => ErrorCode::SessionRequired,
+            ApiError::TokenNotFound => ErrorCode::TokenNotFound,
             ApiError::Status(status) => match status.code {
                 400 => ErrorCode::BadRequest,
                 404 => ErrorCode::NotFound,
@@ -202,6 +214,13 @@ impl ApiError {
                 "Two-factor sign-in is on already. Turn it off first to enrol again.".into()
             }
             ApiError::TotpNotEnabled => "Two-factor sign-in is not on for this account.".into(),
+            ApiError::InvalidApiToken => {
+                "The personal access token is unknown, expired or revoked.".into()
+            }
+            ApiError::SessionRequired => {
+                "A personal access token cannot do this: sign in with your password.".into()
+            }
+            ApiError::TokenNotFound => "No such token.".into(),
             ApiError::Status(status) => match status.code {
                 404 => "There is nothing at this address.".into(),
                 405 => "This method is not allowed here.".into(),
@@ -242,6 +261,9 @@ impl ApiError {
             ApiError::InvalidCode => "Invalid code",
             ApiError::InvalidMfaToken => "Invalid sign-in challenge",
             ApiError::TotpEnabled | ApiError::TotpNotEnabled => "Conflict",
+            ApiError::InvalidApiToken => "Unauthorized",
+            ApiError::SessionRequired => "Session required",
+            ApiError::TokenNotFound => "Token not found",
             ApiError::Status(status) => status.reason().unwrap_or("Error"),
             ApiError::Unavailable => "Service unavailable",
             ApiError::ServerBusy { .. } => "Server busy",
@@ -259,6 +281,9 @@ impl ApiError {
             ApiError::ExpiredAccessToken => Some("The access token expired"),
             ApiError::SessionRevoked => Some("The session of this token has ended"),
             ApiError::InvalidRefreshToken => Some("The refresh token is invalid or expired"),
+            ApiError::InvalidApiToken => {
+                Some("The personal access token is unknown, expired or revoked")
+            }
             ApiError::RefreshTokenReused => {
                 Some("The refresh token was reused; the session has ended")
             }

@@ -10,12 +10,12 @@
 //! route is mounted without a description.
 
 use gatepass_common::{
-    AuthResponse, ChangePasswordRequest, ErrorBody, ErrorCode, FieldError, ForgotPasswordRequest,
-    Health, LoginRequest, LoginSecondFactorRequest, MessageResponse, MfaRequiredBody,
-    PublicProfile, ReauthResponse, RecoveryCodesResponse, ResetPasswordRequest, SecondFactorStatus,
-    SessionInfo, SessionsResponse, SignupRequest, TotpCodeRequest, TotpDisableRequest,
-    TotpSetupRequest, TotpSetupResponse, User, UserResponse, UserView, UserViewResponse,
-    REFRESH_COOKIE,
+    AuthResponse, ChangePasswordRequest, CreateTokenRequest, CreatedTokenResponse, ErrorBody,
+    ErrorCode, FieldError, ForgotPasswordRequest, Health, LoginRequest, LoginSecondFactorRequest,
+    MessageResponse, MfaRequiredBody, PersonalToken, PublicProfile, ReauthResponse,
+    RecoveryCodesResponse, ResetPasswordRequest, SecondFactorStatus, SessionInfo, SessionsResponse,
+    SignupRequest, TokensResponse, TotpCodeRequest, TotpDisableRequest, TotpSetupRequest,
+    TotpSetupResponse, User, UserResponse, UserView, UserViewResponse, REFRESH_COOKIE,
 };
 use rocket::Route;
 use utoipa::openapi::schema::{AdditionalProperties, Schema};
@@ -29,7 +29,7 @@ use crate::routes::responses::{
     Unauthorized, UnsupportedMediaType, ValidationFailed,
 };
 use crate::routes::well_known::{self, Discovery, Jwk, Jwks};
-use crate::routes::{health, passwords, second_factor, sessions, users};
+use crate::routes::{health, passwords, personal_tokens, second_factor, sessions, users};
 
 /// Where the description is served.
 pub const OPENAPI_JSON: &str = "/api/openapi.json";
@@ -109,6 +109,10 @@ ones 400 `malformed_json`.";
             SecondFactorStatus,
             LoginSecondFactorRequest,
             MfaRequiredBody,
+            CreateTokenRequest,
+            CreatedTokenResponse,
+            PersonalToken,
+            TokensResponse,
         ),
         responses(
             SignedIn,
@@ -128,6 +132,7 @@ ones 400 `malformed_json`.";
         (name = "users", description = "Accounts: sign up, sign in, look users up."),
         (name = "sessions", description = "Sessions: refresh, list, and end them."),
         (name = "passwords", description = "Forgotten, reset and changed passwords."),
+        (name = "tokens", description = "Personal access tokens for scripts and CI: make, list, revoke, exchange."),
         (name = "two-factor", description = "TOTP and recovery codes: enrol, sign in with a code, turn off."),
         (name = "health", description = "For load balancers."),
         (name = "keys", description = "The public keys that verify access tokens, for other services."),
@@ -156,6 +161,10 @@ pub struct ApiDoc;
     second_factor::confirm,
     second_factor::recovery_codes,
     second_factor::disable,
+    personal_tokens::create,
+    personal_tokens::list,
+    personal_tokens::revoke,
+    personal_tokens::exchange,
 ))]
 struct UsersApi;
 
@@ -182,6 +191,18 @@ impl Modify for SecuritySchemes {
                          configured lifetime (default 120 s): on a 401 whose `code` is \
                          `expired_access_token` (or `invalid_access_token`, \
                          `missing_access_token`), call `POST /api/users/reauth` once and retry.",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "personalToken",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A personal access token (`gp_pat_…`, from `POST /api/users/tokens`), \
+                         only for `POST /api/users/token`, which exchanges it for an access token.",
                     ))
                     .build(),
             ),
@@ -301,7 +322,7 @@ mod tests {
             checked += 1;
         }
         assert_eq!(
-            checked, 23,
+            checked, 27,
             "every route but the preflight and the HEADs was checked"
         );
         // And nothing is described that is not mounted.

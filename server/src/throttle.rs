@@ -136,6 +136,16 @@ pub trait Limited: Send + Sync + 'static {
 pub struct Signup;
 pub struct Forgot;
 pub struct Reauth;
+/// Personal-access-token exchanges, per address (and per token: see
+/// [`count_per_token`]).
+pub struct TokenExchange;
+
+impl Limited for TokenExchange {
+    const NAME: &'static str = "token";
+    fn limit(limits: &Limits) -> Limit {
+        limits.token_exchange
+    }
+}
 
 impl Limited for Signup {
     const NAME: &'static str = "signup";
@@ -165,10 +175,23 @@ pub async fn count_per_address<L: Limited>(
     limits: &Limits,
     address: &str,
 ) -> ApiResult<()> {
-    let limit = L::limit(limits);
-    let hit = store
-        .throttle_hit(&format!("{}:address:{address}", L::NAME), limit.window_ms())
-        .await?;
+    count(
+        store,
+        L::limit(limits),
+        &format!("{}:address:{address}", L::NAME),
+    )
+    .await
+}
+
+/// Counts one exchange of the personal token whose hash begins with
+/// `token_id` (a hex prefix: the bucket names no secret) against the
+/// exchange limit, known token or not.
+pub async fn count_per_token(store: &Store, limits: &Limits, token_id: &str) -> ApiResult<()> {
+    count(store, limits.token_exchange, &format!("token:{token_id}")).await
+}
+
+async fn count(store: &Store, limit: Limit, bucket: &str) -> ApiResult<()> {
+    let hit = store.throttle_hit(bucket, limit.window_ms()).await?;
     if hit.hits > limit.max as i64 {
         let until = hit.window_start + limit.window_ms();
         return Err(ApiError::TooManyAttempts {

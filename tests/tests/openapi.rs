@@ -57,6 +57,10 @@ async fn the_description_is_served_and_names_every_route_of_the_contract() {
         ("post", paths::TOTP_CONFIRM.to_owned()),
         ("post", paths::RECOVERY_CODES.to_owned()),
         ("delete", paths::TOTP.to_owned()),
+        ("post", paths::TOKENS.to_owned()),
+        ("get", paths::TOKENS.to_owned()),
+        ("delete", paths::personal_token("{id}")),
+        ("post", paths::TOKEN.to_owned()),
     ];
     for (method, path) in &operations {
         assert!(

@@ -6,6 +6,7 @@
 
 mod admin;
 mod passwords;
+mod personal_tokens;
 mod second_factor;
 
 pub use admin::{Disabled, Operator};

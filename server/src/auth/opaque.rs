@@ -25,6 +25,9 @@ use crate::config::Secret;
 
 type HmacSha256 = Hmac<Sha256>;
 
+/// What every personal access token starts with.
+pub const PERSONAL_TOKEN_PREFIX: &str = "gp_pat_";
+
 /// What a token is for; part of the MAC so a token of one kind never matches a
 /// hash of another.
 #[derive(Debug, Clone, Copy)]
@@ -35,6 +38,8 @@ pub enum Purpose {
     MfaChallenge,
     /// A second-factor recovery code (in its normal form).
     RecoveryCode,
+    /// A personal access token (`gp_pat_…`).
+    PersonalToken,
 }
 
 impl Purpose {
@@ -44,6 +49,7 @@ impl Purpose {
             Purpose::Reset => b"gatepass reset token\0",
             Purpose::MfaChallenge => b"gatepass mfa challenge\0",
             Purpose::RecoveryCode => b"gatepass recovery code\0",
+            Purpose::PersonalToken => b"gatepass personal access token\0",
         }
     }
 }
@@ -66,6 +72,12 @@ impl OpaqueTokens {
         let mut bytes = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut bytes);
         URL_SAFE_NO_PAD.encode(bytes)
+    }
+
+    /// A new personal access token: a fixed prefix that secret scanners and
+    /// people recognise, then 256 random bits.
+    pub fn generate_personal() -> String {
+        format!("{PERSONAL_TOKEN_PREFIX}{}", Self::generate())
     }
 
     /// A new refresh token for the session `session_id`.

@@ -20,6 +20,7 @@
 //! To add a setting: one entry here, its row in the README (the test prints
 //! it), and its use.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -36,7 +37,7 @@ use super::{
 settings! {
     /// Where the server keeps its files, who may call it, and its housekeeping.
     #[derive(Debug, Clone)]
-    pub struct Server {
+    pub struct Server(api: SocketAddr) {
         /// database, generated secrets (`secrets.json`, mode 0600), outbox
         GATEPASS_DATA_DIR => data_dir: PathBuf = default "./data";
         /// comma-separated front-end origins allowed with credentials (never `*`)
@@ -67,6 +68,16 @@ settings! {
         /// the discovery document's `issuer` and `jwks_uri` are built
         GATEPASS_PUBLIC_URL => public_url: String = default "http://localhost:8000",
             via reset_base;
+        /// `address:port` of a second listener that serves Prometheus metrics at
+        /// `/metrics` and nothing else (e.g. `127.0.0.1:9464`); never the API's own
+        /// address (see [Metrics](#metrics))
+        GATEPASS_METRICS_ADDRESS => metrics_address: Option<SocketAddr> = unset "unset: off",
+            check |address| match address {
+                Some(address) if overlaps(address, &api) => Err(format!(
+                    "must not be the API's own address ({api}): metrics are never served on the public port"
+                )),
+                _ => Ok(()),
+            };
     }
     then {
         /// The reverse proxy in front of the server, if one is trusted to say
@@ -267,6 +278,15 @@ fn at_least(min: Duration, text: &'static str) -> impl Fn(&Duration) -> Result<(
             Ok(())
         }
     }
+}
+
+/// Whether a listener on `metrics` would share the API's port: the same port
+/// on the same address, or on any address when either is unspecified
+/// (`0.0.0.0`, `::`). Port 0 (any free port) never clashes.
+fn overlaps(metrics: &SocketAddr, api: &SocketAddr) -> bool {
+    metrics.port() == api.port()
+        && metrics.port() != 0
+        && (metrics.ip() == api.ip() || metrics.ip().is_unspecified() || api.ip().is_unspecified())
 }
 
 /// A whole number of minutes, at least one.

@@ -10,7 +10,7 @@ use rocket::request::{FromRequest, Outcome, Request};
 use crate::accounts::Accounts;
 use crate::auth::ClientInfo;
 use crate::error::{remember, ApiError, ApiResult};
-use crate::sessions::Sessions;
+use crate::sessions::{personal_token_id, Sessions};
 use crate::state::AppState;
 use crate::store::{Db, Store, UserRecord};
 use crate::throttle::{count_per_address, Limited};
@@ -88,6 +88,42 @@ impl<'r> FromRequest<'r> for AuthUser {
 
     async fn from_request(request: &'r Request<'_>) -> Outcome<Self, ApiError> {
         let user = authenticate(request).await;
+        outcome(request, user)
+    }
+}
+
+impl AuthUser {
+    /// Whether the access token was minted from a personal access token
+    /// rather than by a signed-in session.
+    pub fn is_personal_token(&self) -> bool {
+        personal_token_id(&self.session_id).is_some()
+    }
+}
+
+/// The signed-in user of a signed-in session: what an access token minted
+/// from a personal access token may not do (make or list tokens, change the
+/// password, manage the second factor, sign out) answers 403
+/// `session_required`.
+pub struct SessionUser {
+    pub user: UserRecord,
+    pub session_id: String,
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for SessionUser {
+    type Error = ApiError;
+
+    async fn from_request(request: &'r Request<'_>) -> Outcome<Self, ApiError> {
+        let user = authenticate(request).await.and_then(|auth| {
+            if auth.is_personal_token() {
+                Err(ApiError::SessionRequired)
+            } else {
+                Ok(SessionUser {
+                    user: auth.user,
+                    session_id: auth.session_id,
+                })
+            }
+        });
         outcome(request, user)
     }
 }

@@ -15,6 +15,7 @@ pub(crate) mod responses;
 // `#[utoipa::path]` descriptions.
 pub(crate) mod health;
 pub(crate) mod passwords;
+pub(crate) mod personal_tokens;
 pub(crate) mod second_factor;
 pub(crate) mod sessions;
 pub(crate) mod users;
@@ -44,6 +45,10 @@ pub fn users_routes() -> Vec<Route> {
         second_factor::confirm,
         second_factor::recovery_codes,
         second_factor::disable,
+        personal_tokens::create,
+        personal_tokens::list,
+        personal_tokens::revoke,
+        personal_tokens::exchange,
     ]
 }
 

@@ -9,7 +9,7 @@ use rocket::request::{FromRequest, Outcome, Request};
 use rocket::serde::json::Json;
 use rocket::{patch, post};
 
-use super::guards::{AuthUser, PerAddress};
+use super::guards::{PerAddress, SessionUser};
 use super::responses::{
     OriginNotAllowed, PayloadTooLarge, ServerBusy, TooManyAttempts, Unauthorized,
     UnsupportedMediaType, ValidationFailed,
@@ -156,7 +156,7 @@ pub async fn reset(
 #[post("/change-password", data = "<body>")]
 pub async fn change(
     _origin: AllowedOrigin,
-    auth: AuthUser,
+    auth: SessionUser,
     client: ClientInfo,
     accounts: Accounts<'_>,
     body: ApiJson<ChangePasswordRequest>,

@@ -9,7 +9,7 @@ use rocket::http::CookieJar;
 use rocket::serde::json::Json;
 use rocket::{delete, get, post};
 
-use super::guards::AuthUser;
+use super::guards::{AuthUser, SessionUser};
 use super::responses::{
     OriginNotAllowed, PayloadTooLarge, SignedIn, TooManyAttempts, Unauthorized,
     UnsupportedMediaType,
@@ -93,7 +93,7 @@ pub async fn status(auth: AuthUser, accounts: Accounts<'_>) -> ApiResult<Json<Se
 #[post("/2fa/totp/setup", data = "<body>")]
 pub async fn setup(
     _origin: AllowedOrigin,
-    auth: AuthUser,
+    auth: SessionUser,
     accounts: Accounts<'_>,
     client: ClientInfo,
     body: ApiJson<TotpSetupRequest>,
@@ -131,7 +131,7 @@ pub async fn setup(
 #[post("/2fa/totp/confirm", data = "<body>")]
 pub async fn confirm(
     _origin: AllowedOrigin,
-    auth: AuthUser,
+    auth: SessionUser,
     accounts: Accounts<'_>,
     client: ClientInfo,
     body: ApiJson<TotpCodeRequest>,
@@ -163,7 +163,7 @@ pub async fn confirm(
 #[post("/2fa/recovery-codes", data = "<body>")]
 pub async fn recovery_codes(
     _origin: AllowedOrigin,
-    auth: AuthUser,
+    auth: SessionUser,
     accounts: Accounts<'_>,
     client: ClientInfo,
     body: ApiJson<TotpCodeRequest>,
@@ -195,7 +195,7 @@ pub async fn recovery_codes(
 #[delete("/2fa/totp", data = "<body>")]
 pub async fn disable(
     _origin: AllowedOrigin,
-    auth: AuthUser,
+    auth: SessionUser,
     accounts: Accounts<'_>,
     client: ClientInfo,
     body: ApiJson<TotpDisableRequest>,

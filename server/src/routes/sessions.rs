@@ -5,7 +5,7 @@ use rocket::http::{CookieJar, Status};
 use rocket::serde::json::Json;
 use rocket::{delete, get, post};
 
-use super::guards::{AuthUser, PerAddress};
+use super::guards::{AuthUser, PerAddress, SessionUser};
 use super::responses::{OriginNotAllowed, Refreshed, SignedOut, TooManyAttempts, Unauthorized};
 use super::set_session_cookie;
 use crate::auth::cookie::{clear_refresh_cookie, refresh_token};
@@ -84,7 +84,7 @@ pub async fn reauth(
 #[post("/logout")]
 pub async fn logout(
     _origin: AllowedOrigin,
-    auth: AuthUser,
+    auth: SessionUser,
     client: ClientInfo,
     sessions: Sessions<'_>,
     jar: &CookieJar<'_>,
@@ -112,7 +112,7 @@ pub async fn logout(
 #[post("/master-logout")]
 pub async fn master_logout(
     _origin: AllowedOrigin,
-    auth: AuthUser,
+    auth: SessionUser,
     client: ClientInfo,
     sessions: Sessions<'_>,
     jar: &CookieJar<'_>,
@@ -166,7 +166,7 @@ pub async fn list(auth: AuthUser, sessions: Sessions<'_>) -> ApiResult<Json<Sess
 #[delete("/sessions/<id>")]
 pub async fn revoke(
     _origin: AllowedOrigin,
-    auth: AuthUser,
+    auth: SessionUser,
     client: ClientInfo,
     sessions: Sessions<'_>,
     jar: &CookieJar<'_>,

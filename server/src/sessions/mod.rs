@@ -20,6 +20,7 @@ use crate::auth::opaque::{OpaqueTokens, Purpose};
 use crate::auth::ClientInfo;
 use crate::db::Tx;
 use crate::error::{ApiError, ApiResult};
+use crate::metrics::{self, RefreshOutcome};
 use crate::state::AppState;
 use crate::store::{now_ms, RefreshLookup, SessionRecord, Store, UserRecord};
 
@@ -165,6 +166,7 @@ impl<'a> Sessions<'a> {
         if let Some(session) = rotated {
             let grant = self.grant(&session, Some(new_token))?;
             self.audit(AuditEvent::Refreshed, &session, client).await;
+            metrics::refresh(RefreshOutcome::Rotated);
             return Ok(Refresh::Rotated(grant));
         }
 
@@ -176,6 +178,7 @@ impl<'a> Sessions<'a> {
                 let current = self.current_token(&session.id).await?;
                 let grant = self.grant(&session, current)?;
                 self.audit(AuditEvent::Refreshed, &session, client).await;
+                metrics::refresh(RefreshOutcome::Raced);
                 Ok(Refresh::Raced(grant))
             }
             (Miss::Reused, Some(found)) => {
@@ -185,9 +188,13 @@ impl<'a> Sessions<'a> {
                 log::warn!(target: "gatepass::auth", "refresh token reuse detected: session {} ended", session.id);
                 self.audit(AuditEvent::RefreshReused, &session, client)
                     .await;
+                metrics::refresh(RefreshOutcome::Reused);
                 Ok(Refresh::Reused)
             }
-            _ => Ok(Refresh::Invalid),
+            _ => {
+                metrics::refresh(RefreshOutcome::Invalid);
+                Ok(Refresh::Invalid)
+            }
         }
     }
 

@@ -10,6 +10,7 @@
 mod audit;
 #[cfg(test)]
 mod contract;
+pub mod personal_tokens;
 mod pool;
 mod prune;
 mod resets;

@@ -158,6 +158,7 @@ impl Store {
             "DELETE FROM totp_factors WHERE user_id = $1",
             "DELETE FROM recovery_codes WHERE user_id = $1",
             "DELETE FROM mfa_challenges WHERE user_id = $1",
+            "DELETE FROM personal_tokens WHERE user_id = $1",
             "DELETE FROM email_renormalization WHERE user_id = $1",
         ] {
             on_tx!(tx, |conn| sqlx::query(statement)

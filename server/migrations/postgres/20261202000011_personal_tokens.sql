@@ -1,0 +1,16 @@
+-- Personal access tokens: what scripts and CI jobs use instead of a password.
+-- A token (gp_pat_…) is shown once and stored only as its HMAC; it is
+-- exchanged at POST /api/users/token for short-lived access tokens whose sid
+-- names it ('pat-' and the id). Times are Unix milliseconds (UTC).
+CREATE TABLE personal_tokens (
+    id           TEXT PRIMARY KEY NOT NULL,                 -- a UUID
+    user_id      TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    name         TEXT NOT NULL,
+    token_hash   BYTEA NOT NULL,
+    created_at   BIGINT NOT NULL,
+    expires_at   BIGINT NOT NULL,
+    last_used_at BIGINT,
+    revoked_at   BIGINT
+);
+CREATE UNIQUE INDEX personal_tokens_hash ON personal_tokens (token_hash);
+CREATE INDEX personal_tokens_user ON personal_tokens (user_id);
