@@ -8,6 +8,7 @@
 //! reported as a [`ConfigError`] that names the setting.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -278,14 +279,13 @@ impl Config {
     /// keys from `databases.gatepass`.
     pub fn from_figment(figment: &Figment) -> Result<Config, ConfigError> {
         let written = Written::new(Written::environment(&names())?, figment.extract::<Dict>()?);
-        Config::read(&written, PoolKeys::from_figment(figment)?, Mode::Start)
-            .map(|checked| checked.config)
+        Config::read(&written, figment, Mode::Start).map(|checked| checked.config)
     }
 
     /// [`Config::from_figment`] without side effects (see [`Config::check`]).
     pub fn check_figment(figment: &Figment) -> Result<Checked, ConfigError> {
         let written = Written::new(Written::environment(&names())?, figment.extract::<Dict>()?);
-        Config::read(&written, PoolKeys::from_figment(figment)?, Mode::Check)
+        Config::read(&written, figment, Mode::Check)
     }
 
     /// A configuration for tests and embedding: everything at its default in
@@ -321,17 +321,15 @@ impl Config {
             given.insert(*name, value.to_string());
         }
         let figment = Figment::new();
-        Config::read(
-            &Written::new(given, Dict::new()),
-            PoolKeys::from_figment(&figment)?,
-            mode,
-        )
+        Config::read(&Written::new(given, Dict::new()), &figment, mode)
     }
 
     /// The one reading of the settings, for a start and for a check alike;
-    /// only what it does to the data folder differs.
-    fn read(written: &Written, pool: PoolKeys, mode: Mode) -> Result<Checked, ConfigError> {
-        let server = Server::read(written)?;
+    /// only what it does to the data folder differs. `figment` has Rocket's
+    /// own settings: the pool's keys, and the API's address.
+    fn read(written: &Written, figment: &Figment, mode: Mode) -> Result<Checked, ConfigError> {
+        let pool = PoolKeys::from_figment(figment)?;
+        let server = Server::read(written, api_address(figment)?)?;
         let mut notices = Vec::new();
         prepare_data_dir(&server.data_dir, &mut notices, mode)?;
         let mut generated = match mode {
@@ -384,6 +382,22 @@ impl Config {
             // like SIGTERM: gracefully, so the queued audit rows are stored.
             .merge(("shutdown.signals", ["term", "hup"]))
     }
+}
+
+/// The address and port the API listens on, as Rocket reads them from the
+/// same figment (`ROCKET_ADDRESS`, `ROCKET_PORT`, `Rocket.toml`), with
+/// Rocket's defaults where unset.
+fn api_address(figment: &Figment) -> Result<SocketAddr, ConfigError> {
+    let defaults = rocket::Config::default();
+    let address = match figment.find_value("address") {
+        Ok(_) => figment.extract_inner("address")?,
+        Err(_) => defaults.address,
+    };
+    let port = match figment.find_value("port") {
+        Ok(_) => figment.extract_inner("port")?,
+        Err(_) => defaults.port,
+    };
+    Ok(SocketAddr::new(address, port))
 }
 
 /// Creates the data folder for this user alone (0700: it holds the SQLite
@@ -640,13 +654,9 @@ mod tests {
             HashMap::from([("AUTH_BCRYPT_COST", "13".to_owned())]),
             figment.extract::<Dict>().unwrap(),
         );
-        let c = Config::read(
-            &written,
-            PoolKeys::from_figment(&figment).unwrap(),
-            Mode::Start,
-        )
-        .unwrap()
-        .config;
+        let c = Config::read(&written, &figment, Mode::Start)
+            .unwrap()
+            .config;
         assert_eq!(c.server.data_dir, dir.path());
         assert_eq!(c.tokens.access_token_ttl, Duration::from_secs(300));
         assert_eq!(
@@ -764,6 +774,58 @@ mod tests {
         .is_err());
         let c = config(&[("GATEPASS_TRUSTED_PROXY_HEADER", "")]).unwrap();
         assert_eq!(c.server.trusted_proxy, None);
+    }
+
+    #[test]
+    fn the_metrics_address_is_off_by_default_and_never_the_apis() {
+        assert_eq!(config(&[]).unwrap().server.metrics_address, None);
+        let c = config(&[("GATEPASS_METRICS_ADDRESS", "127.0.0.1:9464")]).unwrap();
+        assert_eq!(
+            c.server.metrics_address,
+            Some("127.0.0.1:9464".parse().unwrap())
+        );
+        let c = config(&[("GATEPASS_METRICS_ADDRESS", "[::1]:9464")]).unwrap();
+        assert_eq!(
+            c.server.metrics_address,
+            Some("[::1]:9464".parse().unwrap())
+        );
+        // Rocket's default API address is 127.0.0.1:8000.
+        for clash in ["127.0.0.1:8000", "0.0.0.0:8000"] {
+            let error = config(&[("GATEPASS_METRICS_ADDRESS", clash)])
+                .unwrap_err()
+                .to_string();
+            assert!(
+                error.starts_with(
+                    "GATEPASS_METRICS_ADDRESS is invalid: must not be the API's own address"
+                ),
+                "{error}"
+            );
+        }
+        let error = config(&[("GATEPASS_METRICS_ADDRESS", "localhost")])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("is not an IP address and port"), "{error}");
+        // The API's address as Rocket reads it, from the same figment.
+        let dir = tempfile::tempdir().unwrap();
+        let figment = Figment::new()
+            .merge(("address", "0.0.0.0"))
+            .merge(("port", 9000));
+        let written = Written::new(
+            HashMap::from([
+                ("GATEPASS_DATA_DIR", dir.path().display().to_string()),
+                ("GATEPASS_METRICS_ADDRESS", "127.0.0.1:9000".to_owned()),
+            ]),
+            Dict::new(),
+        );
+        assert!(Config::read(&written, &figment, Mode::Check).is_err());
+        let written = Written::new(
+            HashMap::from([
+                ("GATEPASS_DATA_DIR", dir.path().display().to_string()),
+                ("GATEPASS_METRICS_ADDRESS", "127.0.0.1:8000".to_owned()),
+            ]),
+            Dict::new(),
+        );
+        assert!(Config::read(&written, &figment, Mode::Check).is_ok());
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub mod error;
 pub mod json;
 pub mod logging;
 pub mod mail;
+pub mod metrics;
 pub mod openapi;
 pub mod routes;
 pub mod sessions;
@@ -53,6 +54,7 @@ pub fn build(config: Config) -> Result<Rocket<Build>, String> {
     .into_iter()
     .max()
     .unwrap_or_default();
+    let metrics = metrics::stage(config.server.metrics_address);
     let database = store::stage(
         config.server.prune_interval,
         throttle_idle,
@@ -67,6 +69,7 @@ pub fn build(config: Config) -> Result<Rocket<Build>, String> {
         .attach(cors::security_headers())
         .attach(signing_keys::stage())
         .attach(routes::well_known::caching())
+        .attach(metrics)
         .attach(AdHoc::on_liftoff("Announce", |rocket| {
             Box::pin(async move {
                 let config = rocket.config();

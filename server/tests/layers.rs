@@ -181,6 +181,25 @@ fn the_layers_point_one_way() {
             "signing_keys",
             &["routes", "accounts", "sessions", "openapi"],
         ),
+        // Counting sits below everything that counts (the audit trail, the
+        // sessions, mail, hashing, the pool): it reads the database pool and
+        // nothing else of the server.
+        (
+            "metrics",
+            &[
+                "routes",
+                "accounts",
+                "sessions",
+                "audit",
+                "store",
+                "state",
+                "auth",
+                "mail",
+                "cache",
+                "throttle",
+                "signing_keys",
+            ],
+        ),
         (
             "auth",
             &[

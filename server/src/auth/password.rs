@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 use rocket::tokio::sync::oneshot;
 
 use crate::error::{ApiError, ApiResult};
+use crate::metrics;
 
 mod connection;
 
@@ -74,6 +75,7 @@ fn start_hashers(threads: usize) -> mpsc::Sender<Job> {
                         // A panic fails that one request (its answer channel
                         // drops), not the thread.
                         Ok(job) => {
+                            metrics::hash_queue(-1);
                             let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
                         }
                         Err(_) => return, // the server is gone
@@ -205,9 +207,11 @@ impl Passwords {
                 }
             })
         };
-        self.hashers
-            .send(job)
-            .map_err(|_| ApiError::internal("password hashing threads gone"))?;
+        metrics::hash_queue(1);
+        if self.hashers.send(job).is_err() {
+            metrics::hash_queue(-1);
+            return Err(ApiError::internal("password hashing threads gone"));
+        }
         let answer = match rocket::tokio::time::timeout(queue_timeout, &mut answer).await {
             Ok(answer) => answer,
             // Still queued: no thread will run it now.

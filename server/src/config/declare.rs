@@ -354,6 +354,21 @@ macro_rules! whole_numbers {
 
 whole_numbers!(u16, u32, usize);
 
+/// An IP address and a port: `127.0.0.1:9464`, `[::1]:9464`.
+impl FromSetting for std::net::SocketAddr {
+    fn parse(text: &str) -> Result<Self, String> {
+        text.trim()
+            .parse()
+            .map_err(|_| format!("{text:?} is not an IP address and port such as 127.0.0.1:9464"))
+    }
+}
+
+impl Show for std::net::SocketAddr {
+    fn show(&self) -> String {
+        self.to_string()
+    }
+}
+
 impl FromSetting for Duration {
     fn parse(text: &str) -> Result<Self, String> {
         parse_duration(text)

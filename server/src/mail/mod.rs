@@ -17,6 +17,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 pub use messages::{password_changed, reset_link, second_factor_changed};
 
 use crate::config::{Config, MailConfig, SmtpTls};
+use crate::metrics::{self, MailOutcome};
 
 /// How often a send is tried before it is given up (and logged as lost).
 const SEND_ATTEMPTS: u32 = 4;
@@ -105,9 +106,11 @@ impl Mailer {
                 match mailer.send(&message).await {
                     Ok(()) => {
                         log::info!(target: "gatepass::mail", "{what} mail sent");
+                        metrics::mail(what, MailOutcome::Sent);
                         return;
                     }
                     Err(e) if attempt < SEND_ATTEMPTS => {
+                        metrics::mail(what, MailOutcome::Retried);
                         log::warn!(
                             target: "gatepass::mail",
                             "{what} mail: attempt {attempt} of {SEND_ATTEMPTS} failed: {e}; retrying in {backoff:?}"
@@ -116,6 +119,7 @@ impl Mailer {
                         backoff *= 2;
                     }
                     Err(e) => {
+                        metrics::mail(what, MailOutcome::Failed);
                         log::error!(target: "gatepass::mail", "{what} mail lost after {SEND_ATTEMPTS} attempts: {e}");
                     }
                 }

@@ -30,6 +30,7 @@ impl rocket_db_pools::Pool for Store {
         let backend = db::connect(&settings)
             .await
             .map_err(rocket_db_pools::Error::Init)?;
+        crate::metrics::watch_database(&backend);
         Ok(Store::new(backend))
     }
 
