@@ -82,7 +82,7 @@ impl Fairing for Cors {
         response.set_header(Header::new("Access-Control-Allow-Credentials", "true"));
         response.set_header(Header::new(
             "Access-Control-Expose-Headers",
-            "WWW-Authenticate, Retry-After",
+            "WWW-Authenticate, Retry-After, X-Request-Id",
         ));
         if request.method() == Method::Options {
             response.set_header(Header::new(

@@ -60,11 +60,14 @@ pub fn build(config: Config) -> Result<Rocket<Build>, String> {
         throttle_idle,
         config.server.audit_retention,
     );
+    let request_log = logging::RequestLog {
+        trust_incoming_id: config.server.trusted_proxy.is_some(),
+    };
     let state = AppState::new(config)?;
     Ok(rocket::custom(figment)
         .manage(state)
         .attach(database)
-        .attach(logging::RequestLog)
+        .attach(request_log)
         .attach(cors)
         .attach(cors::security_headers())
         .attach(signing_keys::stage())

@@ -234,8 +234,13 @@ fn check_config(json: bool) -> ExitCode {
     if let Err(e) = logging::init() {
         return configuration_error(e);
     }
-    // As the logger read it: from the environment, before `.env` is loaded.
-    let log_level = std::env::var("GATEPASS_LOG").ok();
+    // As the logger read them: from the environment, before `.env` is loaded.
+    let log_filter = std::env::var("GATEPASS_LOG")
+        .ok()
+        .and_then(|filter| logging::parse_filter(&filter).ok());
+    let log_format = std::env::var("GATEPASS_LOG_FORMAT")
+        .ok()
+        .map(|format| format.trim().to_ascii_lowercase());
     let checked = match Config::check() {
         Ok(checked) => checked,
         Err(e) => return configuration_error(e),
@@ -244,10 +249,11 @@ fn check_config(json: bool) -> ExitCode {
         log::warn!(target: "gatepass::config", "{notice}");
     }
     let mut values = checked.describe();
-    // The settings read elsewhere (the log level), in the README's order.
+    // The settings read elsewhere (the log's), in the README's order.
     for setting in SETTINGS.iter().filter(|s| !s.read_here) {
         let value = match setting.name {
-            "GATEPASS_LOG" => log_level.as_deref().map(|l| l.trim().to_ascii_lowercase()),
+            "GATEPASS_LOG" => log_filter.clone(),
+            "GATEPASS_LOG_FORMAT" => log_format.clone(),
             _ => None,
         };
         values.push((setting.name, value.unwrap_or_else(|| default_text(setting))));

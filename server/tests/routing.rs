@@ -391,7 +391,7 @@ async fn a_preflight_from_an_allowed_origin_is_204_with_the_cors_headers() {
     );
     assert_eq!(
         headers.get_one("Access-Control-Expose-Headers"),
-        Some("WWW-Authenticate, Retry-After")
+        Some("WWW-Authenticate, Retry-After, X-Request-Id")
     );
     assert_eq!(headers.get_one("Access-Control-Max-Age"), Some("600"));
     assert_eq!(headers.get_one("Vary"), Some("Origin"));

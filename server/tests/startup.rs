@@ -60,7 +60,23 @@ fn a_log_level_that_names_no_level_is_refused_by_name() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("GATEPASS_LOG"), "{stderr}");
-    assert!(stderr.contains("error, warn, info or debug"), "{stderr}");
+    assert!(stderr.contains("error, warn, info, debug"), "{stderr}");
+    assert!(stderr.contains("TARGET=LEVEL"), "{stderr}");
+}
+
+#[test]
+fn a_log_format_that_is_neither_text_nor_json_is_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = server()
+        .current_dir(dir.path())
+        .env("GATEPASS_DATA_DIR", dir.path())
+        .env("GATEPASS_LOG_FORMAT", "logfmt")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("GATEPASS_LOG_FORMAT"), "{stderr}");
+    assert!(stderr.contains("text or json"), "{stderr}");
 }
 
 #[test]

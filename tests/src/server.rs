@@ -106,11 +106,10 @@ impl ServerBuilder {
                 let _ = file.flush();
                 if let Some(at) = line.find("gatepass listening on ") {
                     if let Some(tx) = tx.take() {
-                        let _ = tx.send(
-                            line[at + "gatepass listening on ".len()..]
-                                .trim()
-                                .to_owned(),
-                        );
+                        // The URL ends the text line, or the JSON line's
+                        // message (GATEPASS_LOG_FORMAT=json).
+                        let rest = &line[at + "gatepass listening on ".len()..];
+                        let _ = tx.send(rest.split('"').next().unwrap_or(rest).trim().to_owned());
                     }
                 }
             }
