@@ -34,6 +34,12 @@ pub enum AuditEvent {
     MfaChallenged,
     MfaFailed,
     RecoveryCodeUsed,
+    /// Personal access tokens: made, exchanged for an access token, refused
+    /// (unknown, expired, revoked: never the secret), revoked.
+    PersonalTokenCreated,
+    PersonalTokenExchanged,
+    PersonalTokenRefused,
+    PersonalTokenRevoked,
 }
 
 impl AuditEvent {
@@ -62,6 +68,10 @@ impl AuditEvent {
             AuditEvent::MfaChallenged => "mfa_challenged",
             AuditEvent::MfaFailed => "mfa_failed",
             AuditEvent::RecoveryCodeUsed => "recovery_code_used",
+            AuditEvent::PersonalTokenCreated => "personal_token_created",
+            AuditEvent::PersonalTokenExchanged => "personal_token_exchanged",
+            AuditEvent::PersonalTokenRefused => "personal_token_refused",
+            AuditEvent::PersonalTokenRevoked => "personal_token_revoked",
         }
     }
 }

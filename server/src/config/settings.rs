@@ -216,6 +216,9 @@ settings! {
         AUTH_FORGOT_ADDRESS_LIMIT => forgot_address: Limit = default "20/1h";
         /// refreshes per client address
         AUTH_REAUTH_ADDRESS_LIMIT => reauth_address: Limit = default "1000/15m";
+        /// personal-access-token exchanges (`POST /api/users/token`) per token and per
+        /// client address
+        AUTH_TOKEN_EXCHANGE_LIMIT => token_exchange: Limit = default "120/15m";
         /// at most one reset mail per account in this time (silently)
         AUTH_FORGOT_COOLDOWN => forgot_cooldown: Duration = default "1m";
     }

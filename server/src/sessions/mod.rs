@@ -24,8 +24,11 @@ use crate::metrics::{self, RefreshOutcome};
 use crate::state::AppState;
 use crate::store::{now_ms, RefreshLookup, SessionRecord, Store, UserRecord};
 
+mod personal;
 #[cfg(test)]
 pub(crate) mod tests;
+
+pub use personal::{personal_token_id, PERSONAL_SID_PREFIX};
 
 /// The session lifecycle, on one store with the server's keys and settings.
 pub struct Sessions<'a> {
@@ -232,7 +235,15 @@ impl<'a> Sessions<'a> {
             return Ok(user);
         }
         let ticket = cache.ticket();
-        match self.store.live_session_user(session_id, user_id).await? {
+        let found = match personal_token_id(session_id) {
+            Some(token_id) => {
+                self.store
+                    .live_personal_token_user(token_id, user_id)
+                    .await?
+            }
+            None => self.store.live_session_user(session_id, user_id).await?,
+        };
+        match found {
             Some((user, expires_at)) => {
                 cache.put(ticket, session_id, &user, expires_at);
                 Ok(user)
