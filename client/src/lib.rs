@@ -9,6 +9,7 @@ pub mod config;
 pub mod display;
 pub mod error;
 pub mod jwt;
+pub mod qr;
 pub mod store;
 pub mod tui;
 
