@@ -267,9 +267,13 @@ settings! {
     // Read by `logging::init`, from the environment alone: the log starts
     // before the configuration is read, so that its errors are logged.
     elsewhere {
-        /// `error`, `warn`, `info` or `debug`; read from the environment only, not
-        /// `Rocket.toml`
+        /// a level (`error`, `warn`, `info`, `debug`, `trace`, `off`) or per-target
+        /// directives, as in `info,gatepass::audit=warn` (libraries log warnings and up
+        /// at most); read from the environment only, not `Rocket.toml`
         GATEPASS_LOG = default "info";
+        /// `text`, or `json`: one JSON object per line (`time`, `level`, `target`,
+        /// `message`, `fields`); read from the environment only
+        GATEPASS_LOG_FORMAT = default "text";
     }
 }
 
