@@ -267,7 +267,8 @@ async fn timed(reply: impl std::future::Future<Output = Reply>) -> (Duration, Re
 }
 
 /// Unknown emails take as long as known ones, at login and at forgot
-/// (medians over interleaved requests, so machine noise hits both alike).
+/// (over interleaved requests, so machine noise hits both alike: the fastest
+/// login of each, the median forgot).
 #[tokio::test]
 async fn unknown_and_known_emails_take_the_same_time() {
     let server = Server::builder()
@@ -294,11 +295,16 @@ async fn unknown_and_known_emails_take_the_same_time() {
         let (t, _) = timed(api.forgot(&unique_email("nobody"))).await;
         forgot_unknown.push(t);
     }
-    let (known_login, unknown_login) = (median(login_known), median(login_unknown));
+    // The fastest of each: other work on the machine only ever adds time
+    // (and the hashing threads run at a lower priority), so a busy machine
+    // moves medians apart while the minimum stays the cost of the request;
+    // a missing bcrypt hash would still show as a gap of most of it.
+    let fastest = |samples: &[Duration]| samples.iter().copied().min().expect("samples");
+    let (known_login, unknown_login) = (fastest(&login_known), fastest(&login_unknown));
     let gap = known_login.abs_diff(unknown_login);
     assert!(
         gap < known_login / 4,
-        "login: known {known_login:?} vs unknown {unknown_login:?}: a bcrypt-sized gap would show"
+        "login: known {known_login:?} vs unknown {unknown_login:?}: a bcrypt-sized gap would show ({login_known:?} / {login_unknown:?})"
     );
     let (known_forgot, unknown_forgot) = (median(forgot_known), median(forgot_unknown));
     assert!(
