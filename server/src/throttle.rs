@@ -20,6 +20,7 @@ use std::time::Duration;
 use crate::auth::ClientInfo;
 use crate::config::{Limit, Limits};
 use crate::error::{ApiError, ApiResult};
+use crate::metrics;
 use crate::store::{now_ms, Attempt, LockoutRule, Store, Verdict};
 
 /// The longest lockout, however many lockouts came before.
@@ -100,6 +101,7 @@ impl<'a> LoginThrottle<'a> {
         let names: Vec<&str> = self.buckets.iter().map(|(n, _)| n.as_str()).collect();
         let until = self.store.throttle_locked_until(&names).await?;
         if until > now_ms() {
+            metrics::throttle_refusal("login");
             return Err(too_many(until));
         }
         let attempt = Attempt {
@@ -107,7 +109,10 @@ impl<'a> LoginThrottle<'a> {
         };
         match self.store.throttle_attempt(attempt).await? {
             Verdict::Allowed => Ok(()),
-            Verdict::Refused { until } => Err(too_many(until)),
+            Verdict::Refused { until } => {
+                metrics::throttle_refusal("login");
+                Err(too_many(until))
+            }
         }
     }
 
@@ -177,6 +182,7 @@ pub async fn count_per_address<L: Limited>(
 ) -> ApiResult<()> {
     count(
         store,
+        L::NAME,
         L::limit(limits),
         &format!("{}:address:{address}", L::NAME),
     )
@@ -187,12 +193,21 @@ pub async fn count_per_address<L: Limited>(
 /// `token_id` (a hex prefix: the bucket names no secret) against the
 /// exchange limit, known token or not.
 pub async fn count_per_token(store: &Store, limits: &Limits, token_id: &str) -> ApiResult<()> {
-    count(store, limits.token_exchange, &format!("token:{token_id}")).await
+    count(
+        store,
+        "token_exchange",
+        limits.token_exchange,
+        &format!("token:{token_id}"),
+    )
+    .await
 }
 
-async fn count(store: &Store, limit: Limit, bucket: &str) -> ApiResult<()> {
+/// `name` labels a refusal in the metrics (never the bucket: it may hold an
+/// address).
+async fn count(store: &Store, name: &'static str, limit: Limit, bucket: &str) -> ApiResult<()> {
     let hit = store.throttle_hit(bucket, limit.window_ms()).await?;
     if hit.hits > limit.max as i64 {
+        metrics::throttle_refusal(name);
         let until = hit.window_start + limit.window_ms();
         return Err(ApiError::TooManyAttempts {
             retry_after_secs: retry_after_secs(until, now_ms()),

@@ -59,6 +59,7 @@ async fn metrics_count_logins_refreshes_and_routes_on_their_own_address_only() {
     let metrics_address = format!("127.0.0.1:{}", free_port());
     let server = Server::builder()
         .env("GATEPASS_METRICS_ADDRESS", &metrics_address)
+        .env("AUTH_SIGNUP_ADDRESS_LIMIT", "1/15m")
         .start();
     let scrape_url = format!("http://{metrics_address}/metrics");
     let scrape = || async {
@@ -90,10 +91,20 @@ async fn metrics_count_logins_refreshes_and_routes_on_their_own_address_only() {
         200
     );
 
+    // A second signup from this address is past its limit (1 here).
+    api.signup_as("Ada", "Lovelace", &unique_email("metrics-2"), PASSWORD)
+        .await
+        .assert_error(429, "too_many_attempts");
+
     let after = scrape().await.expect("a scrape");
     let moved =
         |name: &str, labels: &str| sample(&after, name, labels) - sample(&before, name, labels);
     let event = |name: &str| format!("event=\"{name}\"");
+    assert_eq!(
+        moved("gatepass_throttle_refusals_total", "limit=\"signup\""),
+        1.0,
+        "{after}"
+    );
     assert_eq!(
         moved("gatepass_auth_events_total", &event("login_succeeded")),
         1.0,

@@ -35,6 +35,7 @@ struct Metrics {
     request_seconds: HistogramVec,
     auth_events: IntCounterVec,
     refreshes: IntCounterVec,
+    throttle_refusals: IntCounterVec,
     mails: IntCounterVec,
     hash_queue: IntGauge,
     pool_connections: IntGaugeVec,
@@ -88,6 +89,12 @@ impl Metrics {
              throttled, refreshed, refresh_reused, mfa_failed, ...).",
             &["event"],
         );
+        let throttle_refusals = counter(
+            "gatepass_throttle_refusals_total",
+            "Requests refused with 429 by a limit: login (account or address), signup, \
+             forgot, reauth, token (per address) and token_exchange (per token).",
+            &["limit"],
+        );
         let refreshes = counter(
             "gatepass_refreshes_total",
             "Refresh-token uses, by outcome: rotated, raced (an answer within the reuse \
@@ -129,6 +136,7 @@ impl Metrics {
             request_seconds,
             auth_events,
             refreshes,
+            throttle_refusals,
             mails,
             hash_queue,
             pool_connections,
@@ -147,6 +155,11 @@ static DATABASE: Mutex<Option<Backend>> = Mutex::new(None);
 /// Counts one audited authentication event, by its name.
 pub fn auth_event(name: &'static str) {
     METRICS.auth_events.with_label_values(&[name]).inc();
+}
+
+/// Counts one request refused by the limit `limit` (a fixed name).
+pub fn throttle_refusal(limit: &'static str) {
+    METRICS.throttle_refusals.with_label_values(&[limit]).inc();
 }
 
 /// How a refresh ended (see `sessions::Refresh`).
