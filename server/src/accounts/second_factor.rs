@@ -32,6 +32,15 @@ pub enum Proof {
     RecoveryCode,
 }
 
+/// What a failed proof is in the audit trail: a refusal past the login
+/// limit, or a wrong code.
+fn failed_proof(error: &ApiError) -> AuditEvent {
+    match error {
+        ApiError::TooManyAttempts { .. } => AuditEvent::Throttled,
+        _ => AuditEvent::MfaFailed,
+    }
+}
+
 fn now_secs() -> u64 {
     time::OffsetDateTime::now_utc().unix_timestamp().max(0) as u64
 }
@@ -134,10 +143,7 @@ impl Accounts<'_> {
                 Ok(proof)
             }
             Err(e) => {
-                let event = match e {
-                    ApiError::TooManyAttempts { .. } => AuditEvent::Throttled,
-                    _ => AuditEvent::MfaFailed,
-                };
+                let event = failed_proof(&e);
                 record(self.store, event, Some(&user.id), Some(session_id), client).await;
                 Err(e)
             }
@@ -392,10 +398,7 @@ impl Accounts<'_> {
         let proof = match self.prove(&user, &factor, code, &throttle).await {
             Ok(proof) => proof,
             Err(e) => {
-                let event = match e {
-                    ApiError::TooManyAttempts { .. } => AuditEvent::Throttled,
-                    _ => AuditEvent::MfaFailed,
-                };
+                let event = failed_proof(&e);
                 record(self.store, event, Some(&user.id), None, client).await;
                 return Err(e);
             }
