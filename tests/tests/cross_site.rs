@@ -46,6 +46,8 @@ async fn login_and_signup_need_a_json_content_type() {
         json!({"firstName": "Mallory", "lastName": "Page", "email": unique_email("csrf-new"),
         "password": PASSWORD, "passwordConfirm": PASSWORD})
         .to_string();
+    // The second step of a sign-in sets the cookie too.
+    let second_step = json!({"mfaToken": "a-challenge", "code": "123456"}).to_string();
 
     // What an HTML form or a no-cors fetch can send: refused, no cookie.
     for content_type in [
@@ -55,7 +57,11 @@ async fn login_and_signup_need_a_json_content_type() {
         Some("multipart/form-data; boundary=x"),
         None,
     ] {
-        for (path, body) in [(paths::LOGIN, &login), (paths::SIGNUP, &signup)] {
+        for (path, body) in [
+            (paths::LOGIN, &login),
+            (paths::SIGNUP, &signup),
+            (paths::LOGIN_SECOND_FACTOR, &second_step),
+        ] {
             // From a hostile page the origin rule answers first.
             let reply = raw(&api, path, content_type, body, Some(EVIL)).await;
             reply.assert_error(403, "origin_not_allowed");
@@ -161,6 +167,42 @@ async fn a_page_on_another_origin_can_neither_set_nor_clear_the_cookie_nor_chang
             format!("{}/some-reset-token", paths::RESET_PASSWORD),
             Some(json!({"password": new_password, "passwordConfirm": new_password})),
         ),
+        // The second factor and personal access tokens.
+        (
+            Method::POST,
+            paths::LOGIN_SECOND_FACTOR.to_owned(),
+            Some(json!({"mfaToken": "a-challenge", "code": "123456"})),
+        ),
+        (
+            Method::POST,
+            paths::TOTP_SETUP.to_owned(),
+            Some(json!({"currentPassword": PASSWORD})),
+        ),
+        (
+            Method::POST,
+            paths::TOTP_CONFIRM.to_owned(),
+            Some(json!({"code": "123456"})),
+        ),
+        (
+            Method::POST,
+            paths::RECOVERY_CODES.to_owned(),
+            Some(json!({"code": "123456"})),
+        ),
+        (
+            Method::DELETE,
+            paths::TOTP.to_owned(),
+            Some(json!({"currentPassword": PASSWORD, "code": "123456"})),
+        ),
+        (
+            Method::POST,
+            paths::TOKENS.to_owned(),
+            Some(json!({"name": "evil"})),
+        ),
+        (
+            Method::DELETE,
+            paths::personal_token("00000000-0000-4000-8000-000000000000"),
+            None,
+        ),
     ];
     for (method, path, body) in refused {
         let reply = from_origin(
@@ -188,6 +230,15 @@ async fn a_page_on_another_origin_can_neither_set_nor_clear_the_cookie_nor_chang
         .sql_column("SELECT id FROM users WHERE first_name = 'M'")
         .await
         .is_empty());
+    for table in ["totp_factors", "personal_tokens"] {
+        assert_eq!(
+            server
+                .sql_column(&format!("SELECT COUNT(*) FROM {table}"))
+                .await,
+            ["0"],
+            "{table}"
+        );
+    }
 
     // The same requests from the allowed front-end work.
     let ok = from_origin(
