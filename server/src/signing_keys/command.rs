@@ -50,6 +50,8 @@ pub enum KeysAction {
     /// signed in); the current key is first rotated away.
     Retire {
         /// The key's id, as `keys list` and the JWKS show it.
+        // A kid is a base64url thumbprint, so one in 64 begins with `-`.
+        #[arg(allow_hyphen_values = true)]
         kid: String,
         /// The outcome as one JSON object.
         #[arg(long)]
@@ -279,5 +281,33 @@ fn print_retirement(config: &Config, retirement: &Retirement, as_json: bool) {
     }
     if let Some(rotation) = &retirement.rotation {
         warn_if_published_late(config, rotation);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::KeysAction;
+
+    #[derive(Parser)]
+    struct Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+    }
+
+    #[test]
+    fn a_kid_that_begins_with_a_hyphen_is_a_kid_not_a_flag() {
+        for args in [
+            ["keys", "retire", "-Bx7", "--json"],
+            ["keys", "retire", "--json", "-Bx7"],
+        ] {
+            match Keys::try_parse_from(args).map(|k| k.action) {
+                Ok(KeysAction::Retire { kid, json }) => {
+                    assert_eq!((kid.as_str(), json), ("-Bx7", true))
+                }
+                other => panic!("{args:?}: {:?}", other.err()),
+            }
+        }
     }
 }
