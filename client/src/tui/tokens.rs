@@ -741,6 +741,7 @@ mod tests {
             update(&mut app, key(KeyCode::Char('x'))),
             vec![Command::LoadTokens]
         );
+        // `Mode::Shown` was the one place the secret was kept.
         assert_eq!(app.tokens.mode, Mode::List);
         assert!(!render(&app, 80, 24).contains(TOKEN));
     }
