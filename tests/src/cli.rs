@@ -387,6 +387,13 @@ impl Terminal {
         self.tmux(&["send-keys", "-t", "app", "Enter"]);
     }
 
+    /// Presses keys by tmux name (`t`, `Down`, `Enter`, `C-c`), no Enter after.
+    pub fn press(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "app"];
+        args.extend_from_slice(keys);
+        self.tmux(&args);
+    }
+
     /// The pane's text.
     pub fn screen(&self) -> String {
         String::from_utf8_lossy(&self.tmux(&["capture-pane", "-p", "-t", "app"]).stdout)

@@ -153,6 +153,7 @@ fn on_command_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
             account.focus = AccountFocus::LookUp;
             Vec::new()
         }
+        KeyCode::Char('t') => super::tokens::open(app),
         KeyCode::Char('q') => vec![Command::Quit],
         KeyCode::Esc => {
             app.note = None;
@@ -264,6 +265,7 @@ pub fn hints(app: &App) -> Vec<Hint> {
             ("Tab", "look up"),
             ("s", "sign out"),
             ("a", "sign out everywhere"),
+            ("t", "tokens"),
             ("q", "quit"),
         ],
         AccountFocus::LookUp => vec![("Enter", "look up"), ("Tab/Esc", "back")],
@@ -273,7 +275,7 @@ pub fn hints(app: &App) -> Vec<Hint> {
 }
 
 /// `2024-05-01T12:03:04.123Z` -> `2024-05-01 12:03 UTC`; anything else as it is.
-fn when(rfc3339: &str) -> String {
+pub(super) fn when(rfc3339: &str) -> String {
     match time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339) {
         Ok(at) => {
             let at = at.to_offset(time::UtcOffset::UTC);

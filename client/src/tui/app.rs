@@ -4,12 +4,12 @@
 //! transition is a unit test.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
-use gatepass_common::{MessageResponse, SessionInfo, User, UserView};
+use gatepass_common::{MessageResponse, PersonalToken, SessionInfo, User, UserView};
 use time::OffsetDateTime;
 
 use super::confirm::{self, Confirm};
 use super::status::StatusInfo;
-use super::{account, forgot, help, reset, sign_in, sign_up};
+use super::{account, forgot, help, reset, sign_in, sign_up, tokens};
 use crate::api::LogoutOutcome;
 use crate::error::ClientError;
 
@@ -24,6 +24,8 @@ pub enum Screen {
     Forgot,
     Reset,
     Account,
+    /// Account → t: personal access tokens (tokens.rs).
+    Tokens,
 }
 
 /// A password or a reset token on its way to the server. Its `Debug` never
@@ -84,6 +86,18 @@ pub enum Command {
     SignOut {
         all: bool,
     },
+    // Personal access tokens (tokens.rs).
+    LoadTokens,
+    CreateToken {
+        name: String,
+        /// `None`: the server's default lifetime.
+        expires_in: Option<String>,
+        /// The second factor, once the server asked for it.
+        code: Option<Secret>,
+    },
+    RevokeToken {
+        id: String,
+    },
     Quit,
 }
 
@@ -121,6 +135,10 @@ pub enum Message {
         all: bool,
         result: Result<LogoutOutcome, ClientError>,
     },
+    // Personal access tokens (tokens.rs).
+    TokensLoaded(Result<Vec<PersonalToken>, ClientError>),
+    TokenCreated(Result<tokens::ShownToken, ClientError>),
+    TokenRevoked(Result<(), ClientError>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -170,6 +188,7 @@ pub struct App {
     pub forgot: forgot::Forgot,
     pub reset: reset::Reset,
     pub account: account::Account,
+    pub tokens: tokens::Tokens,
     /// No automatic refresh before this time.
     pub refresh_not_before: Option<OffsetDateTime>,
     /// False with `NO_COLOR` set: the runner decides, the view obeys.
@@ -194,6 +213,7 @@ impl App {
             forgot: forgot::Forgot::default(),
             reset: reset::Reset::default(),
             account: account::Account::default(),
+            tokens: tokens::Tokens::default(),
             refresh_not_before: None,
             colors: true,
         };
@@ -251,6 +271,7 @@ impl App {
             Screen::Forgot => self.forgot.form.typing(),
             Screen::Reset => self.reset.form.typing(),
             Screen::Account => self.account.typing(),
+            Screen::Tokens => self.tokens.typing(),
         }
     }
 
@@ -277,6 +298,8 @@ impl App {
             .map(|u| u.email.clone())
             .or_else(|| self.status.email.clone());
         self.account = account::Account::default();
+        // A token on show goes too.
+        self.tokens = tokens::Tokens::default();
         self.confirm = None;
         self.sign_in.form.clear_secrets();
         self.sign_in.form.clear_errors();
@@ -370,6 +393,9 @@ pub fn update(app: &mut App, message: Message) -> Vec<Command> {
         Message::Revoked(result) => account::on_revoked(app, result),
         Message::SignedOut { all, result } => account::on_signed_out(app, all, result),
         Message::Refreshed(result) => on_refreshed(app, result),
+        Message::TokensLoaded(result) => tokens::on_loaded(app, result),
+        Message::TokenCreated(result) => tokens::on_created(app, result),
+        Message::TokenRevoked(result) => tokens::on_revoked(app, result),
     }
 }
 
@@ -402,6 +428,7 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
         Screen::Forgot => forgot::on_key(app, key),
         Screen::Reset => reset::on_key(app, key),
         Screen::Account => account::on_key(app, key),
+        Screen::Tokens => tokens::on_key(app, key),
     }
 }
 
@@ -416,6 +443,7 @@ fn on_paste(app: &mut App, text: &str) {
         Screen::Forgot => app.forgot.form.paste(text),
         Screen::Reset => app.reset.form.paste(text),
         Screen::Account => app.account.paste(text),
+        Screen::Tokens => app.tokens.paste(text),
     }
 }
 
@@ -428,7 +456,7 @@ fn on_tick(app: &mut App, now: OffsetDateTime) -> Vec<Command> {
     // The transparent refresh: once the access token has expired, get a new
     // one while the user reads, so the next action does not wait for it and
     // a session ended elsewhere shows up here, not at the next keypress.
-    let due = app.screen == Screen::Account
+    let due = matches!(app.screen, Screen::Account | Screen::Tokens)
         && app.status.refreshable()
         && app.status.expires_at.is_some_and(|at| at <= now)
         && app.refresh_not_before.is_none_or(|at| at <= now);

@@ -1,20 +1,29 @@
-//! A yes/no dialog in front of the actions that end sessions elsewhere.
+//! A yes/no dialog in front of the actions that end sessions elsewhere or
+//! revoke a personal access token.
 
 use crossterm::event::{KeyCode, KeyEvent};
-use gatepass_common::SessionInfo;
+use gatepass_common::{PersonalToken, SessionInfo};
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::Line;
-use ratatui::widgets::{Block, Clear, Padding, Paragraph, Wrap};
+use ratatui::widgets::{Block, Clear, Padding, Paragraph};
 use ratatui::Frame;
 
 use super::app::{App, Command};
+use super::status::shorten;
+use super::view::wrap_words;
 use crate::display::escape;
+
+/// The dialog's widest, with its border and padding.
+const WIDTH: u16 = 60;
+/// The longest token name the question quotes whole.
+const NAME_CHARS: usize = 40;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfirmAction {
     SignOutAll,
     Revoke { id: String },
+    RevokeToken { id: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,7 +39,8 @@ impl Confirm {
             question: "Sign out of every device?".to_owned(),
             detail: format!(
                 "This ends every session of {email}, here and on every other device. \
-                 Each will have to sign in again."
+                 Each will have to sign in again. Personal access tokens are not revoked: \
+                 press t to see them."
             ),
             action: ConfirmAction::SignOutAll,
         }
@@ -49,6 +59,17 @@ impl Confirm {
             },
         }
     }
+
+    pub fn revoke_token(token: &PersonalToken) -> Confirm {
+        Confirm {
+            question: format!("Revoke the token \"{}\"?", shorten(&token.name, NAME_CHARS)),
+            detail: "Scripts and jobs using it stop working at once: its access tokens too."
+                .to_owned(),
+            action: ConfirmAction::RevokeToken {
+                id: token.id.clone(),
+            },
+        }
+    }
 }
 
 pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
@@ -64,6 +85,9 @@ pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
                 ConfirmAction::Revoke { id } => {
                     app.start("Ending the session", Command::Revoke { id })
                 }
+                ConfirmAction::RevokeToken { id } => {
+                    app.start("Revoking the token", Command::RevokeToken { id })
+                }
             }
         }
         KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => {
@@ -75,23 +99,31 @@ pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
 }
 
 pub fn view(confirm: &Confirm, frame: &mut Frame) {
-    let area: Rect = frame
-        .area()
-        .centered(Constraint::Max(60), Constraint::Length(9));
-    let text = vec![
-        // Both can quote the server: an email, a session's user agent.
-        Line::styled(
-            escape(&confirm.question).into_owned(),
-            Style::new().add_modifier(Modifier::BOLD),
-        ),
-        Line::from(""),
-        Line::from(escape(&confirm.detail).into_owned()),
-        Line::from(""),
-        Line::styled("y/Enter yes   n/Esc no", Style::new().fg(Color::Cyan)),
-    ];
+    // Wrapped here, so the dialog is as tall as its text.
+    let width = WIDTH.min(frame.area().width).saturating_sub(4) as usize;
+    let wrapped = |text: &str, style: Style| -> Vec<Line<'static>> {
+        // Both can quote the server: an email, a session's user agent, a
+        // token's name.
+        wrap_words(&escape(text), width)
+            .into_iter()
+            .map(|line| Line::styled(line, style))
+            .collect()
+    };
+    let mut text = wrapped(&confirm.question, Style::new().add_modifier(Modifier::BOLD));
+    text.push(Line::from(""));
+    text.extend(wrapped(&confirm.detail, Style::new()));
+    text.push(Line::from(""));
+    text.push(Line::styled(
+        "y/Enter yes   n/Esc no",
+        Style::new().fg(Color::Cyan),
+    ));
+    let area: Rect = frame.area().centered(
+        Constraint::Max(WIDTH),
+        Constraint::Length(text.len() as u16 + 2),
+    );
     frame.render_widget(Clear, area);
     frame.render_widget(
-        Paragraph::new(text).wrap(Wrap { trim: true }).block(
+        Paragraph::new(text).block(
             Block::bordered()
                 .padding(Padding::horizontal(1))
                 .title(" Confirm ")
@@ -128,6 +160,10 @@ mod tests {
         let screen = render(&app, 80, 24);
         assert_contains(&screen, "Sign out of every device?");
         assert_contains(&screen, "This ends every session of ada@example.com,");
+        assert_contains(
+            &screen,
+            "Personal access tokens are not revoked: press t to see",
+        );
         assert_contains(&screen, "y/Enter yes   n/Esc no");
     }
 }

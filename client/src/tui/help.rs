@@ -46,7 +46,15 @@ pub fn keys(screen: Screen) -> Vec<(&'static str, &'static str)> {
             ("Tab, l", "look up a user by id (Esc: back)"),
             ("s", "sign out on this device"),
             ("a", "sign out of every device"),
+            ("t", "personal access tokens (scripts, CI)"),
             ("q", "quit"),
+        ],
+        Screen::Tokens => vec![
+            ("r", "reload the tokens"),
+            ("Up/Down, k/j", "select a token"),
+            ("n", "make a new token"),
+            ("d, Delete", "revoke the selected token"),
+            ("Esc", "back to Account (and out of the form)"),
         ],
     };
     keys.push(("?, F1", "this help (in a text field, F1)"));
@@ -111,6 +119,7 @@ mod tests {
             Screen::Forgot,
             Screen::Reset,
             Screen::Account,
+            Screen::Tokens,
         ] {
             let mut app = account_app();
             app.screen = screen;

@@ -20,9 +20,10 @@ use time::OffsetDateTime;
 use tokio::sync::mpsc::{self, UnboundedSender};
 use tokio::task::JoinSet;
 
-use super::app::{update, AccountData, App, Command, Message};
+use super::app::{update, AccountData, App, Command, Message, Secret};
 use super::status::StatusInfo;
 use super::theme;
+use super::tokens::ShownToken;
 use super::view::view;
 use crate::api::ApiClient;
 use crate::error::{ClientError, Result};
@@ -241,6 +242,25 @@ async fn execute(client: ApiClient, command: Command, tx: UnboundedSender<Messag
             all,
             result: client.logout(all).await,
         },
+        // Personal access tokens (tokens.rs).
+        Command::LoadTokens => Message::TokensLoaded(client.personal_tokens().await),
+        Command::CreateToken {
+            name,
+            expires_in,
+            code,
+        } => Message::TokenCreated(
+            client
+                .create_personal_token(
+                    &name,
+                    expires_in.as_deref(),
+                    code.as_ref().map(Secret::expose),
+                )
+                .await
+                .map(ShownToken::from),
+        ),
+        Command::RevokeToken { id } => {
+            Message::TokenRevoked(client.revoke_personal_token(&id).await)
+        }
     };
     let status = client.status().await.ok().map(StatusInfo::from);
     let _ = tx.send(Message::Status {

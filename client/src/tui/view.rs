@@ -10,7 +10,7 @@ use ratatui::Frame;
 
 use super::app::{App, NoteKind, Screen};
 use super::form::Form;
-use super::{account, confirm, forgot, help, reset, sign_in, sign_up, status, theme};
+use super::{account, confirm, forgot, help, reset, sign_in, sign_up, status, theme, tokens};
 use crate::display::escape;
 
 /// One footer entry: (key, what it does).
@@ -43,6 +43,7 @@ pub fn view(app: &App, frame: &mut Frame) {
         Screen::Forgot => forgot::view(app, frame, body_area),
         Screen::Reset => reset::view(app, frame, body_area),
         Screen::Account => account::view(app, frame, body_area),
+        Screen::Tokens => tokens::view(app, frame, body_area),
     }
     frame.render_widget(Paragraph::new(messages), message_area);
     frame.render_widget(status::line(&app.status, app.now, area.width), status_area);
@@ -71,6 +72,7 @@ fn screen_name(screen: Screen) -> &'static str {
         Screen::Forgot => "Forgot password",
         Screen::Reset => "Reset password",
         Screen::Account => "Account",
+        Screen::Tokens => "Personal tokens",
     }
 }
 
@@ -111,6 +113,7 @@ pub fn hints(app: &App) -> Vec<Hint> {
         Screen::Forgot => forgot::hints(app),
         Screen::Reset => reset::hints(app),
         Screen::Account => account::hints(app),
+        Screen::Tokens => tokens::hints(app),
     }
 }
 
@@ -323,6 +326,7 @@ mod tests {
                 Screen::Forgot,
                 Screen::Reset,
                 Screen::Account,
+                Screen::Tokens,
             ] {
                 let mut app = account_app();
                 app.screen = screen;
