@@ -9,8 +9,8 @@ use time::OffsetDateTime;
 
 use super::confirm::{self, Confirm};
 use super::status::StatusInfo;
-use super::{account, forgot, help, reset, sign_in, sign_up};
-use crate::api::LogoutOutcome;
+use super::{account, forgot, help, reset, sign_in, sign_up, two_factor};
+use crate::api::{LogoutOutcome, SecondFactor};
 use crate::error::ClientError;
 
 /// Which screen is showing.
@@ -24,6 +24,9 @@ pub enum Screen {
     Forgot,
     Reset,
     Account,
+    /// Account → Two-factor: the second factor's state, enrolment, new
+    /// recovery codes, turning it off (issue 17).
+    TwoFactor,
 }
 
 /// A password or a reset token on its way to the server. Its `Debug` never
@@ -57,6 +60,12 @@ pub enum Command {
         email: String,
         password: Secret,
     },
+    /// The sign-in's second step: the challenge from the password step and
+    /// a code or a recovery code.
+    SignInSecondFactor {
+        mfa_token: Secret,
+        factor: SecondFactor,
+    },
     SignUp {
         first_name: String,
         last_name: String,
@@ -84,6 +93,8 @@ pub enum Command {
     SignOut {
         all: bool,
     },
+    /// A call of the Two-factor panel.
+    TwoFactor(two_factor::Request),
     Quit,
 }
 
@@ -110,6 +121,12 @@ pub enum Message {
     },
     Started(Result<Option<AccountData>, ClientError>),
     SignedIn(Result<User, ClientError>),
+    /// The password was right; the account asks for a second factor.
+    CodeRequired {
+        mfa_token: Secret,
+    },
+    /// The answer to the sign-in's code step.
+    SecondFactorChecked(Result<User, ClientError>),
     SignedUp(Result<User, ClientError>),
     ForgotSent(Result<MessageResponse, ClientError>),
     ResetDone(Result<MessageResponse, ClientError>),
@@ -121,6 +138,8 @@ pub enum Message {
         all: bool,
         result: Result<LogoutOutcome, ClientError>,
     },
+    /// An answer to a call of the Two-factor panel.
+    TwoFactor(two_factor::Answer),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -170,6 +189,7 @@ pub struct App {
     pub forgot: forgot::Forgot,
     pub reset: reset::Reset,
     pub account: account::Account,
+    pub two_factor: two_factor::TwoFactor,
     /// No automatic refresh before this time.
     pub refresh_not_before: Option<OffsetDateTime>,
     /// False with `NO_COLOR` set: the runner decides, the view obeys.
@@ -194,6 +214,7 @@ impl App {
             forgot: forgot::Forgot::default(),
             reset: reset::Reset::default(),
             account: account::Account::default(),
+            two_factor: two_factor::TwoFactor::default(),
             refresh_not_before: None,
             colors: true,
         };
@@ -246,18 +267,19 @@ impl App {
     pub fn typing(&self) -> bool {
         match self.screen {
             Screen::Starting => false,
-            Screen::SignIn => self.sign_in.form.typing(),
+            Screen::SignIn => self.sign_in.typing(),
             Screen::SignUp => self.sign_up.form.typing(),
             Screen::Forgot => self.forgot.form.typing(),
             Screen::Reset => self.reset.form.typing(),
             Screen::Account => self.account.typing(),
+            Screen::TwoFactor => self.two_factor.typing(),
         }
     }
 
     /// Signed in (by sign-in or sign-up): on to the account, and forget the
     /// passwords typed on the way.
     pub fn signed_in(&mut self, user: User, greeting: String) -> Vec<Command> {
-        self.sign_in.form.clear_secrets();
+        self.sign_in.clear_secrets();
         self.sign_up.form.clear_secrets();
         self.account = account::Account::with_user(user);
         self.screen = Screen::Account;
@@ -277,8 +299,10 @@ impl App {
             .map(|u| u.email.clone())
             .or_else(|| self.status.email.clone());
         self.account = account::Account::default();
+        // The panel may hold a secret, recovery codes or a password.
+        self.two_factor = two_factor::TwoFactor::default();
         self.confirm = None;
-        self.sign_in.form.clear_secrets();
+        self.sign_in.clear_secrets();
         self.sign_in.form.clear_errors();
         if let Some(email) = email {
             self.sign_in.form.set_value("email", &email);
@@ -362,6 +386,8 @@ pub fn update(app: &mut App, message: Message) -> Vec<Command> {
         }
         Message::Started(result) => on_started(app, result),
         Message::SignedIn(result) => sign_in::on_signed_in(app, result),
+        Message::CodeRequired { mfa_token } => sign_in::on_code_required(app, mfa_token),
+        Message::SecondFactorChecked(result) => sign_in::on_second_factor_checked(app, result),
         Message::SignedUp(result) => sign_up::on_signed_up(app, result),
         Message::ForgotSent(result) => forgot::on_sent(app, result),
         Message::ResetDone(result) => reset::on_done(app, result),
@@ -370,6 +396,7 @@ pub fn update(app: &mut App, message: Message) -> Vec<Command> {
         Message::Revoked(result) => account::on_revoked(app, result),
         Message::SignedOut { all, result } => account::on_signed_out(app, all, result),
         Message::Refreshed(result) => on_refreshed(app, result),
+        Message::TwoFactor(answer) => two_factor::on_answer(app, answer),
     }
 }
 
@@ -402,6 +429,7 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
         Screen::Forgot => forgot::on_key(app, key),
         Screen::Reset => reset::on_key(app, key),
         Screen::Account => account::on_key(app, key),
+        Screen::TwoFactor => two_factor::on_key(app, key),
     }
 }
 
@@ -411,11 +439,12 @@ fn on_paste(app: &mut App, text: &str) {
     }
     match app.screen {
         Screen::Starting => {}
-        Screen::SignIn => app.sign_in.form.paste(text),
+        Screen::SignIn => app.sign_in.paste(text),
         Screen::SignUp => app.sign_up.form.paste(text),
         Screen::Forgot => app.forgot.form.paste(text),
         Screen::Reset => app.reset.form.paste(text),
         Screen::Account => app.account.paste(text),
+        Screen::TwoFactor => app.two_factor.paste(text),
     }
 }
 
@@ -428,7 +457,7 @@ fn on_tick(app: &mut App, now: OffsetDateTime) -> Vec<Command> {
     // The transparent refresh: once the access token has expired, get a new
     // one while the user reads, so the next action does not wait for it and
     // a session ended elsewhere shows up here, not at the next keypress.
-    let due = app.screen == Screen::Account
+    let due = matches!(app.screen, Screen::Account | Screen::TwoFactor)
         && app.status.refreshable()
         && app.status.expires_at.is_some_and(|at| at <= now)
         && app.refresh_not_before.is_none_or(|at| at <= now);

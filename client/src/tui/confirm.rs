@@ -8,13 +8,21 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Clear, Padding, Paragraph, Wrap};
 use ratatui::Frame;
 
-use super::app::{App, Command};
+use super::app::{App, Command, Secret};
+use super::two_factor;
 use crate::display::escape;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfirmAction {
     SignOutAll,
-    Revoke { id: String },
+    Revoke {
+        id: String,
+    },
+    /// Two-factor sign-in off, with what the panel's form holds.
+    TurnOffTwoFactor {
+        password: Secret,
+        code: Secret,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +59,18 @@ impl Confirm {
     }
 }
 
+impl Confirm {
+    pub fn turn_off_two_factor(password: Secret, code: Secret) -> Confirm {
+        Confirm {
+            question: "Turn off two-factor sign-in?".to_owned(),
+            detail: "Signing in will take the password alone, and the recovery codes stop \
+                     working."
+                .to_owned(),
+            action: ConfirmAction::TurnOffTwoFactor { password, code },
+        }
+    }
+}
+
 pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
     match key.code {
         KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter => {
@@ -64,6 +84,10 @@ pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
                 ConfirmAction::Revoke { id } => {
                     app.start("Ending the session", Command::Revoke { id })
                 }
+                ConfirmAction::TurnOffTwoFactor { password, code } => app.start(
+                    "Turning two-factor sign-in off",
+                    Command::TwoFactor(two_factor::Request::Disable { password, code }),
+                ),
             }
         }
         KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => {

@@ -46,6 +46,16 @@ pub fn keys(screen: Screen) -> Vec<(&'static str, &'static str)> {
             ("Tab, l", "look up a user by id (Esc: back)"),
             ("s", "sign out on this device"),
             ("a", "sign out of every device"),
+            ("2", "two-factor sign-in: state, turn on or off"),
+            ("q", "quit"),
+        ],
+        Screen::TwoFactor => vec![
+            ("e", "turn two-factor sign-in on (when off)"),
+            ("c", "ten new recovery codes (when on)"),
+            ("x", "turn two-factor sign-in off (when on)"),
+            ("r", "reload the state"),
+            ("Tab, Enter", "in a form: next field, continue"),
+            ("Esc", "cancel the form; back to Account"),
             ("q", "quit"),
         ],
     };
@@ -111,6 +121,7 @@ mod tests {
             Screen::Forgot,
             Screen::Reset,
             Screen::Account,
+            Screen::TwoFactor,
         ] {
             let mut app = account_app();
             app.screen = screen;

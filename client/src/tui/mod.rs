@@ -16,6 +16,7 @@ pub mod sign_in;
 pub mod sign_up;
 pub mod status;
 pub mod theme;
+pub mod two_factor;
 pub mod view;
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use ratatui::Frame;
 
 use super::app::{App, NoteKind, Screen};
 use super::form::Form;
-use super::{account, confirm, forgot, help, reset, sign_in, sign_up, status, theme};
+use super::{account, confirm, forgot, help, reset, sign_in, sign_up, status, theme, two_factor};
 use crate::display::escape;
 
 /// One footer entry: (key, what it does).
@@ -26,11 +26,13 @@ pub fn view(app: &App, frame: &mut Frame) {
     let hints = hints(app);
     let footer = footer_lines(&hints, area.width);
     let messages = message_lines(app, area.width);
+    // The enrolment QR code needs the rows of the title and the status bar.
+    let chrome = u16::from(!two_factor::wants_whole_screen(app));
     let [title_area, body_area, message_area, status_area, footer_area] = Layout::vertical([
-        Constraint::Length(1),
+        Constraint::Length(chrome),
         Constraint::Min(0),
         Constraint::Length(messages.len() as u16),
-        Constraint::Length(1),
+        Constraint::Length(chrome),
         Constraint::Length(footer.len() as u16),
     ])
     .areas(area);
@@ -43,6 +45,7 @@ pub fn view(app: &App, frame: &mut Frame) {
         Screen::Forgot => forgot::view(app, frame, body_area),
         Screen::Reset => reset::view(app, frame, body_area),
         Screen::Account => account::view(app, frame, body_area),
+        Screen::TwoFactor => two_factor::view(app, frame, body_area),
     }
     frame.render_widget(Paragraph::new(messages), message_area);
     frame.render_widget(status::line(&app.status, app.now, area.width), status_area);
@@ -71,6 +74,7 @@ fn screen_name(screen: Screen) -> &'static str {
         Screen::Forgot => "Forgot password",
         Screen::Reset => "Reset password",
         Screen::Account => "Account",
+        Screen::TwoFactor => "Account › Two-factor sign-in",
     }
 }
 
@@ -111,6 +115,7 @@ pub fn hints(app: &App) -> Vec<Hint> {
         Screen::Forgot => forgot::hints(app),
         Screen::Reset => reset::hints(app),
         Screen::Account => account::hints(app),
+        Screen::TwoFactor => two_factor::hints(app),
     }
 }
 
