@@ -387,6 +387,18 @@ impl Terminal {
         self.tmux(&["send-keys", "-t", "app", "Enter"]);
     }
 
+    /// Types `text` as it is, without Enter.
+    pub fn type_text(&self, text: &str) {
+        self.tmux(&["send-keys", "-t", "app", "-l", text]);
+    }
+
+    /// Presses keys by their tmux names (`Tab`, `Enter`, `Escape`).
+    pub fn press(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "app"];
+        args.extend_from_slice(keys);
+        self.tmux(&args);
+    }
+
     /// The pane's text.
     pub fn screen(&self) -> String {
         String::from_utf8_lossy(&self.tmux(&["capture-pane", "-p", "-t", "app"]).stdout)

@@ -46,7 +46,8 @@ impl CodeStep {
         // The params are the server's names, so a 422 lands on the field.
         let (field, toggle) = if recovery {
             (
-                Field::text("Recovery code", "recoveryCode"),
+                // A recovery code lasts until used: masked like a password.
+                Field::secret("Recovery code", "recoveryCode"),
                 "Use a code from the app instead",
             )
         } else {

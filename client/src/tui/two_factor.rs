@@ -171,8 +171,10 @@ fn on_overview_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
             Vec::new()
         }
         (KeyCode::Char('x'), Some(true)) => {
+            // The code may be a recovery code, which lasts until used:
+            // masked like the password.
             app.two_factor.step = Step::Disable(Form::new(
-                vec![password_field(), code_field()],
+                vec![password_field(), Field::secret("Code", "code")],
                 vec!["Turn off"],
             ));
             app.note = None;
