@@ -399,6 +399,20 @@ impl Terminal {
         self.tmux(&args);
     }
 
+    /// Resizes the window, as a user dragging its corner would (the
+    /// command gets SIGWINCH).
+    pub fn resize(&self, width: u16, height: u16) {
+        self.tmux(&[
+            "resize-window",
+            "-t",
+            "app",
+            "-x",
+            &width.to_string(),
+            "-y",
+            &height.to_string(),
+        ]);
+    }
+
     /// The pane's text.
     pub fn screen(&self) -> String {
         String::from_utf8_lossy(&self.tmux(&["capture-pane", "-p", "-t", "app"]).stdout)

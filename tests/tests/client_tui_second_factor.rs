@@ -1,16 +1,19 @@
 //! Two-factor sign-in in the terminal app (issue 17), for real: the
-//! `gatepass` binary in a tmux pane (120x30, `Home::in_terminal`) against a
-//! real server. Enrolment reads the QR code back off the screen, as a phone
-//! would, and uses the secret it carries; sign-in takes a code, then a
-//! recovery code. Every wait polls the screen; none is a fixed sleep.
+//! `gatepass` binary in a tmux pane (120x30, `Home::in_terminal`, then
+//! resized to 60x20 and to an ordinary 80x24) against a real server.
+//! Enrolment reads the QR code back off the screen, as a phone would, and
+//! uses the secret it carries; sign-in takes a code, then a recovery code.
+//! Every wait polls the screen; none is a fixed sleep.
 //!
 //! Needs tmux (Debian package `tmux`): without it the test fails under CI
 //! and is skipped, loudly, elsewhere (`require_tools`).
 
 use gatepass_tests::cli::{Home, Terminal};
 use gatepass_tests::totp::Authenticator;
-use gatepass_tests::{unique_email, Server, PASSWORD};
+use gatepass_tests::{unique_email, wait_for, Server, PASSWORD};
 use serde_json::Value;
+
+const SCREEN_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// What the half blocks are made of, and the blank between them.
 const QR_CHARS: [char; 4] = ['█', '▀', '▄', ' '];
@@ -144,6 +147,22 @@ async fn enrol_by_scanning_the_screen_then_sign_in_with_a_code_and_a_recovery_co
     assert!(scanned.contains(&format!("secret={secret}&")), "{scanned}");
     // Set up, not on yet.
     assert_eq!(status(&home)["totp"], false);
+
+    // Too small a window says how large to make it, and draws no code.
+    terminal.resize(60, 20);
+    let small = terminal.wait_for_screen("Make the window at least").await;
+    assert!(!small.contains('▀'), "{small}");
+    assert!(small.contains(&secret), "{small}");
+    // On an ordinary 80x24 terminal the code is drawn whole and scans.
+    terminal.resize(80, 24);
+    let ordinary = wait_for("the QR code at 80x24", SCREEN_WAIT, || async {
+        let screen = terminal.screen();
+        (!screen.contains("Make the window") && screen.contains("Then type the code"))
+            .then_some(screen)
+    })
+    .await;
+    assert!(ordinary.lines().count() <= 24 && ordinary.lines().all(|l| l.chars().count() <= 80));
+    assert_eq!(decode_qr(&ordinary), scanned, "the screen:\n{ordinary}");
 
     // The secret as the phone read it makes the code that turns it on.
     let from_qr = scanned

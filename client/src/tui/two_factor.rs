@@ -22,8 +22,13 @@ use crate::error::ClientError;
 use crate::qr;
 
 /// The narrowest the text beside the QR code gets: the 32-character secret
-/// and the code field fit.
-const TEXT_WIDTH: u16 = 36;
+/// and the code field fit, and an 80-column window leaves 45 columns for the
+/// code (a usual one with the standard quiet zone; a longer address's with
+/// the narrow one).
+const TEXT_WIDTH: u16 = 34;
+/// Fewer rows squeeze the text beside the code: the size of an ordinary
+/// terminal is the least to ask for.
+const LEAST_ROWS: usize = 24;
 /// Between the QR code and the text.
 const GAP: u16 = 1;
 
@@ -365,8 +370,8 @@ pub fn hints(app: &App) -> Vec<Hint> {
     hints
 }
 
-/// The QR code takes all the rows it can: on the scan step the title and
-/// the status bar give theirs up, so a code fits an 80x24 terminal.
+/// The scan step draws the whole screen (`view_whole_screen`), so that the
+/// QR code fits an 80x24 terminal.
 pub fn wants_whole_screen(app: &App) -> bool {
     app.screen == Screen::TwoFactor && matches!(app.two_factor.step, Step::Scan { .. })
 }
@@ -407,7 +412,8 @@ pub fn view(app: &App, frame: &mut Frame, area: Rect) {
             form,
             cursor,
         ),
-        Step::Scan { enrolment, form } => scan(frame, area, enrolment, form, cursor),
+        // Drawn by `view_whole_screen`.
+        Step::Scan { .. } => {}
         Step::Codes(codes) => recovery_codes(frame, area, codes),
     }
 }
@@ -454,16 +460,26 @@ fn overview(app: &App, frame: &mut Frame, area: Rect) {
     );
 }
 
-/// The smallest window that shows the QR code of `uri` with the narrow
-/// quiet zone: the code and the text beside it, and two rows for the
-/// message line and the footer.
+/// The smallest window that shows the QR code of `uri` (with the narrow
+/// quiet zone) and the text beside it.
 fn smallest_window(uri: &str) -> Option<(usize, usize)> {
     let standard = qr::draw(uri).ok()?;
     let narrow = standard.width - 2 * (qr::QUIET_ZONE - qr::NARROW_QUIET_ZONE) as usize;
-    Some((narrow + (GAP + TEXT_WIDTH) as usize, narrow.div_ceil(2) + 2))
+    Some((
+        narrow + (GAP + TEXT_WIDTH) as usize,
+        narrow.div_ceil(2).max(LEAST_ROWS),
+    ))
 }
 
-fn scan(frame: &mut Frame, area: Rect, enrolment: &Enrolment, form: &Form, cursor: bool) {
+/// The scan step, on the whole screen: the QR code on the left, as tall as
+/// the window; beside it the secret, the URI, the code field, then the
+/// message line and the keys (there is no title or status bar to spare a
+/// row for: a usual code is 23 rows high with its quiet zone).
+pub fn view_whole_screen(app: &App, frame: &mut Frame) {
+    let Step::Scan { enrolment, form } = &app.two_factor.step else {
+        return;
+    };
+    let area = frame.area();
     let uri = enrolment.uri.expose();
     let qr_room = area.width.saturating_sub(GAP + TEXT_WIDTH) as usize;
     // The URI is the server's: a control character in it must not reach
@@ -474,9 +490,9 @@ fn scan(frame: &mut Frame, area: Rect, enrolment: &Enrolment, form: &Form, curso
         }
         std::borrow::Cow::Owned(_) => None,
     };
-    let text_area = match &drawing {
+    let column = match &drawing {
         Some(drawing) => {
-            let [qr_area, _, text_area] = Layout::horizontal([
+            let [qr_area, _, column] = Layout::horizontal([
                 Constraint::Length(drawing.width as u16),
                 Constraint::Length(GAP),
                 Constraint::Min(0),
@@ -484,10 +500,20 @@ fn scan(frame: &mut Frame, area: Rect, enrolment: &Enrolment, form: &Form, curso
             .areas(area);
             let lines: Vec<Line> = drawing.lines.iter().map(|l| Line::raw(l.clone())).collect();
             frame.render_widget(Paragraph::new(lines), qr_area);
-            text_area
+            column
         }
         None => area,
     };
+    let messages = view::message_lines(app, column.width);
+    let footer = view::footer_lines(&view::hints(app), column.width);
+    let [text_area, message_area, footer_area] = Layout::vertical([
+        Constraint::Min(0),
+        Constraint::Length(messages.len() as u16),
+        Constraint::Length(footer.len() as u16),
+    ])
+    .areas(column);
+    frame.render_widget(Paragraph::new(messages), message_area);
+    frame.render_widget(Paragraph::new(footer), footer_area);
     let width = text_area.width as usize;
     let mut lines: Vec<Line> = Vec::new();
     let plain = Style::new();
@@ -539,7 +565,7 @@ fn scan(frame: &mut Frame, area: Rect, enrolment: &Enrolment, form: &Form, curso
     let [intro_area, form_area] =
         Layout::vertical([Constraint::Length(text_rows), Constraint::Min(0)]).areas(text_area);
     frame.render_widget(Paragraph::new(lines), intro_area);
-    form.render(frame, form_area, cursor);
+    form.render(frame, form_area, view::cursor_allowed(app));
 }
 
 fn wrapped(lines: &mut Vec<Line<'static>>, text: &str, width: usize, style: Style) {
@@ -662,7 +688,7 @@ mod tests {
     fn enrolment_shows_the_qr_code_at_80x24_and_the_codes_once() {
         let mut app = scanning();
         let screen = render(&app, 80, 24);
-        let drawing = qr::draw_to_fit(URI, (80 - GAP - TEXT_WIDTH) as usize, 22)
+        let drawing = qr::draw_to_fit(URI, (80 - GAP - TEXT_WIDTH) as usize, 24)
             .unwrap()
             .expect("fits 80x24");
         for line in &drawing.lines {
@@ -688,7 +714,7 @@ mod tests {
         let wrong = refusal(400, ErrorCode::InvalidCode, "The code is not valid.");
         update(&mut app, Message::TwoFactor(Answer::Confirmed(Err(wrong))));
         // Beside the QR code the message wraps.
-        assert_contains(&render(&app, 80, 24), "✗ The code is not");
+        assert_contains(&render(&app, 80, 24), "✗ The code is");
         assert_eq!(
             app.two_factor.form().unwrap().error("code"),
             Some("The code is not valid.")
@@ -732,6 +758,24 @@ mod tests {
         let screen = render(&app, columns as u16, rows as u16);
         assert!(!screen.contains("Make the window"), "{screen}");
         assert!(screen.contains('▀'), "{screen}");
+    }
+
+    #[test]
+    fn a_longer_address_still_fits_80x24() {
+        // A version 6 code: with the narrow quiet zone, 45x23.
+        let long = URI.replace("ada%40", "augusta.ada.king.lovelace%40");
+        let mut app = scanning();
+        if let Step::Scan { enrolment, .. } = &mut app.two_factor.step {
+            enrolment.uri = Secret::new(&long);
+        }
+        let screen = render(&app, 80, 24);
+        let drawing = qr::draw_to_fit(&long, 45, 24).unwrap().expect("fits");
+        assert_eq!(drawing.height, 23);
+        for line in &drawing.lines {
+            assert_contains(&screen, line);
+        }
+        assert_contains(&screen, "Then type the code the app shows.");
+        assert_contains(&screen, "Enter turn on");
     }
 
     #[test]

@@ -22,17 +22,21 @@ const HINT_SEPARATOR: &str = " · ";
 const MAX_MESSAGE_LINES: usize = 4;
 
 pub fn view(app: &App, frame: &mut Frame) {
+    // The enrolment QR code needs every row there is (issue 17).
+    if two_factor::wants_whole_screen(app) {
+        two_factor::view_whole_screen(app, frame);
+        overlays(app, frame);
+        return;
+    }
     let area = frame.area();
     let hints = hints(app);
     let footer = footer_lines(&hints, area.width);
     let messages = message_lines(app, area.width);
-    // The enrolment QR code needs the rows of the title and the status bar.
-    let chrome = u16::from(!two_factor::wants_whole_screen(app));
     let [title_area, body_area, message_area, status_area, footer_area] = Layout::vertical([
-        Constraint::Length(chrome),
+        Constraint::Length(1),
         Constraint::Min(0),
         Constraint::Length(messages.len() as u16),
-        Constraint::Length(chrome),
+        Constraint::Length(1),
         Constraint::Length(footer.len() as u16),
     ])
     .areas(area);
@@ -50,7 +54,11 @@ pub fn view(app: &App, frame: &mut Frame) {
     frame.render_widget(Paragraph::new(messages), message_area);
     frame.render_widget(status::line(&app.status, app.now, area.width), status_area);
     frame.render_widget(Paragraph::new(footer), footer_area);
+    overlays(app, frame);
+}
 
+/// The dialogs on top, then the colours off if asked.
+fn overlays(app: &App, frame: &mut Frame) {
     if let Some(dialog) = &app.confirm {
         confirm::view(dialog, frame);
     } else if app.help {
@@ -202,7 +210,7 @@ pub fn wrap_words(text: &str, width: usize) -> Vec<String> {
 }
 
 /// The spinner, a client notice and the note, wrapped; at least one line.
-fn message_lines(app: &App, width: u16) -> Vec<Line<'static>> {
+pub fn message_lines(app: &App, width: u16) -> Vec<Line<'static>> {
     let inner = (width as usize).saturating_sub(2);
     let mut lines = Vec::new();
     if let Some(busy) = app.busy.as_ref().filter(|b| !b.quiet) {
