@@ -10,7 +10,7 @@ use gatepass_common::{ErrorCode, SecondFactorStatus};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::Line;
-use ratatui::widgets::{Block, Paragraph};
+use ratatui::widgets::{Block, Padding, Paragraph};
 use ratatui::Frame;
 
 use super::app::{self, App, Command, Screen, Secret};
@@ -183,6 +183,14 @@ fn on_overview_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
                 vec!["Turn off"],
             ));
             app.note = None;
+            Vec::new()
+        }
+        (KeyCode::Char('e'), Some(true)) => {
+            app.info("Two-factor sign-in is on already.");
+            Vec::new()
+        }
+        (KeyCode::Char('c' | 'x'), Some(false)) => {
+            app.info("Two-factor sign-in is off: press e to turn it on.");
             Vec::new()
         }
         (KeyCode::Char('e' | 'c' | 'x'), None) => {
@@ -422,6 +430,7 @@ fn overview(app: &App, frame: &mut Frame, area: Rect) {
     let bold = Style::new().add_modifier(Modifier::BOLD);
     let mut lines = Vec::new();
     match &app.two_factor.status {
+        None if app.busy.is_some() => lines.push(Line::from("Loading…")),
         None => lines.push(Line::from("Not loaded yet: press r to try again.")),
         Some(status) if status.totp => {
             lines.push(Line::styled("Two-factor sign-in: on", bold));
@@ -455,7 +464,11 @@ fn overview(app: &App, frame: &mut Frame, area: Rect) {
     frame.render_widget(
         Paragraph::new(lines)
             .wrap(ratatui::widgets::Wrap { trim: false })
-            .block(Block::bordered().title(" Two-factor sign-in ")),
+            .block(
+                Block::bordered()
+                    .padding(Padding::horizontal(1))
+                    .title(" Two-factor sign-in "),
+            ),
         area,
     );
 }
@@ -758,6 +771,21 @@ mod tests {
         let screen = render(&app, columns as u16, rows as u16);
         assert!(!screen.contains("Make the window"), "{screen}");
         assert!(screen.contains('▀'), "{screen}");
+    }
+
+    #[test]
+    fn the_whole_screen_step_obeys_no_color_too() {
+        let mut app = scanning();
+        app.colors = false;
+        let mut terminal =
+            ratatui::Terminal::new(ratatui::backend::TestBackend::new(80, 24)).unwrap();
+        terminal.draw(|frame| view::view(&app, frame)).unwrap();
+        let buffer = terminal.backend().buffer();
+        assert!(buffer
+            .content
+            .iter()
+            .all(|cell| cell.fg == Color::Reset && cell.bg == Color::Reset));
+        assert!(buffer.content.iter().any(|cell| cell.symbol() == "▀"));
     }
 
     #[test]

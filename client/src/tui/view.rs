@@ -336,6 +336,7 @@ mod tests {
                 Screen::Forgot,
                 Screen::Reset,
                 Screen::Account,
+                Screen::TwoFactor,
             ] {
                 let mut app = account_app();
                 app.screen = screen;
