@@ -2,14 +2,17 @@
 //! `gatepass` binary in a tmux pane (120x30, `Home::in_terminal`, then
 //! resized to 60x20 and to an ordinary 80x24) against a real server.
 //! Enrolment reads the QR code back off the screen, as a phone would, and
-//! uses the secret it carries; sign-in takes a code, then a recovery code.
-//! Every wait polls the screen; none is a fixed sleep.
+//! uses the secret it carries; sign-in refuses a code of another time, then
+//! takes a right one, then a recovery code; the panel renews the recovery
+//! codes and turns two-factor sign-in off. Every wait polls the screen; none
+//! is a fixed sleep (the tests' authenticator waits for the clock's next
+//! step when it has used both that the server takes now).
 //!
 //! Needs tmux (Debian package `tmux`): without it the test fails under CI
 //! and is skipped, loudly, elsewhere (`require_tools`).
 
 use gatepass_tests::cli::{Home, Terminal};
-use gatepass_tests::totp::Authenticator;
+use gatepass_tests::totp::{code, now_step, Authenticator};
 use gatepass_tests::{unique_email, wait_for, Server, PASSWORD};
 use serde_json::Value;
 
@@ -113,7 +116,7 @@ async fn password_step(terminal: &Terminal) {
 }
 
 #[tokio::test]
-async fn enrol_by_scanning_the_screen_then_sign_in_with_a_code_and_a_recovery_code() {
+async fn enrol_by_scanning_the_screen_sign_in_with_codes_renew_them_and_turn_off() {
     let server = Server::start();
     let home = Home::new(&server.base_url);
     let email = unique_email("tui2fa");
@@ -191,6 +194,9 @@ async fn enrol_by_scanning_the_screen_then_sign_in_with_a_code_and_a_recovery_co
         .wait_for_screen("Sign in to your gatepass account.")
         .await;
     password_step(&terminal).await;
+    // A code of another time is refused on the field; the step stays.
+    terminal.type_line(&code(from_qr, now_step() + 20));
+    terminal.wait_for_screen("✗").await;
     terminal.type_line(&app.next_code().await);
     terminal.wait_for_screen("Signed in as").await;
     // Loaded (and so not busy): the one session, this one.
@@ -210,6 +216,36 @@ async fn enrol_by_scanning_the_screen_then_sign_in_with_a_code_and_a_recovery_co
     terminal.wait_for_screen("Signed in as").await;
     terminal.wait_for_screen("Sessions (1)").await;
     assert_eq!(status(&home)["recoveryCodesLeft"], 9);
+
+    // New recovery codes for a code; then off, with one of them.
+    terminal.type_text("2");
+    terminal.wait_for_screen("Recovery codes left: 9").await;
+    terminal.type_text("c");
+    terminal
+        .wait_for_screen("Ten new recovery codes replace")
+        .await;
+    terminal.type_line(&app.next_code().await);
+    let screen = terminal.wait_for_screen("They are not shown again.").await;
+    let fresh = recovery_codes(&screen);
+    assert_eq!(fresh.len(), 10, "the screen:\n{screen}");
+    assert!(fresh.iter().all(|c| !codes.contains(c)), "{fresh:?}");
+    terminal.press(&["Enter"]);
+    terminal.wait_for_screen("Recovery codes left: 10").await;
+    terminal.type_text("x");
+    terminal
+        .wait_for_screen("Turn off two-factor sign-in:")
+        .await;
+    terminal.type_text(PASSWORD);
+    terminal.press(&["Tab"]);
+    terminal.type_line(&fresh[0]);
+    terminal
+        .wait_for_screen("Turn off two-factor sign-in?")
+        .await;
+    terminal.type_text("y");
+    terminal.wait_for_screen("Two-factor sign-in: off").await;
+    assert_eq!(status(&home)["totp"], false);
+    terminal.press(&["Escape"]);
+    terminal.wait_for_screen("Sessions (1)").await;
 
     terminal.type_text("q");
     let (exit, screen) = terminal.wait_for_exit().await;
