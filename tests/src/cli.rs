@@ -387,11 +387,31 @@ impl Terminal {
         self.tmux(&["send-keys", "-t", "app", "Enter"]);
     }
 
-    /// Presses keys by tmux name (`t`, `Down`, `Enter`, `C-c`), no Enter after.
+    /// Types `text` as it is, without Enter.
+    pub fn type_text(&self, text: &str) {
+        self.tmux(&["send-keys", "-t", "app", "-l", text]);
+    }
+
+    /// Presses keys by their tmux names (`t`, `Tab`, `Down`, `Enter`,
+    /// `Escape`, `C-c`), no Enter after.
     pub fn press(&self, keys: &[&str]) {
         let mut args = vec!["send-keys", "-t", "app"];
         args.extend_from_slice(keys);
         self.tmux(&args);
+    }
+
+    /// Resizes the window, as a user dragging its corner would (the
+    /// command gets SIGWINCH).
+    pub fn resize(&self, width: u16, height: u16) {
+        self.tmux(&[
+            "resize-window",
+            "-t",
+            "app",
+            "-x",
+            &width.to_string(),
+            "-y",
+            &height.to_string(),
+        ]);
     }
 
     /// The pane's text.

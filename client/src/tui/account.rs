@@ -13,6 +13,7 @@ use super::app::{self, AccountData, App, Command, Note, NoteKind};
 use super::confirm::Confirm;
 use super::form::{marked_lines, Field, LABEL_WIDTH};
 use super::status::shorten;
+use super::two_factor;
 use super::view::{self, Hint};
 use crate::api::LogoutOutcome;
 use crate::display::escape;
@@ -154,6 +155,7 @@ fn on_command_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
             Vec::new()
         }
         KeyCode::Char('t') => super::tokens::open(app),
+        KeyCode::Char('2') => two_factor::open(app),
         KeyCode::Char('q') => vec![Command::Quit],
         KeyCode::Esc => {
             app.note = None;
@@ -266,6 +268,7 @@ pub fn hints(app: &App) -> Vec<Hint> {
             ("s", "sign out"),
             ("a", "sign out everywhere"),
             ("t", "tokens"),
+            ("2", "two-factor"),
             ("q", "quit"),
         ],
         AccountFocus::LookUp => vec![("Enter", "look up"), ("Tab/Esc", "back")],

@@ -9,8 +9,8 @@ use time::OffsetDateTime;
 
 use super::confirm::{self, Confirm};
 use super::status::StatusInfo;
-use super::{account, forgot, help, reset, sign_in, sign_up, tokens};
-use crate::api::LogoutOutcome;
+use super::{account, forgot, help, reset, sign_in, sign_up, tokens, two_factor};
+use crate::api::{LogoutOutcome, SecondFactor};
 use crate::error::ClientError;
 
 /// Which screen is showing.
@@ -26,6 +26,9 @@ pub enum Screen {
     Account,
     /// Account → t: personal access tokens (tokens.rs).
     Tokens,
+    /// Account → Two-factor: the second factor's state, enrolment, new
+    /// recovery codes, turning it off (issue 17).
+    TwoFactor,
 }
 
 /// A password or a reset token on its way to the server. Its `Debug` never
@@ -58,6 +61,12 @@ pub enum Command {
     SignIn {
         email: String,
         password: Secret,
+    },
+    /// The sign-in's second step: the challenge from the password step and
+    /// a code or a recovery code.
+    SignInSecondFactor {
+        mfa_token: Secret,
+        factor: SecondFactor,
     },
     SignUp {
         first_name: String,
@@ -98,6 +107,8 @@ pub enum Command {
     RevokeToken {
         id: String,
     },
+    /// A call of the Two-factor panel.
+    TwoFactor(two_factor::Request),
     Quit,
 }
 
@@ -124,6 +135,12 @@ pub enum Message {
     },
     Started(Result<Option<AccountData>, ClientError>),
     SignedIn(Result<User, ClientError>),
+    /// The password was right; the account asks for a second factor.
+    CodeRequired {
+        mfa_token: Secret,
+    },
+    /// The answer to the sign-in's code step.
+    SecondFactorChecked(Result<User, ClientError>),
     SignedUp(Result<User, ClientError>),
     ForgotSent(Result<MessageResponse, ClientError>),
     ResetDone(Result<MessageResponse, ClientError>),
@@ -139,6 +156,8 @@ pub enum Message {
     TokensLoaded(Result<Vec<PersonalToken>, ClientError>),
     TokenCreated(Result<tokens::ShownToken, ClientError>),
     TokenRevoked(Result<(), ClientError>),
+    /// An answer to a call of the Two-factor panel.
+    TwoFactor(two_factor::Answer),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -189,6 +208,7 @@ pub struct App {
     pub reset: reset::Reset,
     pub account: account::Account,
     pub tokens: tokens::Tokens,
+    pub two_factor: two_factor::TwoFactor,
     /// No automatic refresh before this time.
     pub refresh_not_before: Option<OffsetDateTime>,
     /// False with `NO_COLOR` set: the runner decides, the view obeys.
@@ -214,6 +234,7 @@ impl App {
             reset: reset::Reset::default(),
             account: account::Account::default(),
             tokens: tokens::Tokens::default(),
+            two_factor: two_factor::TwoFactor::default(),
             refresh_not_before: None,
             colors: true,
         };
@@ -266,19 +287,20 @@ impl App {
     pub fn typing(&self) -> bool {
         match self.screen {
             Screen::Starting => false,
-            Screen::SignIn => self.sign_in.form.typing(),
+            Screen::SignIn => self.sign_in.typing(),
             Screen::SignUp => self.sign_up.form.typing(),
             Screen::Forgot => self.forgot.form.typing(),
             Screen::Reset => self.reset.form.typing(),
             Screen::Account => self.account.typing(),
             Screen::Tokens => self.tokens.typing(),
+            Screen::TwoFactor => self.two_factor.typing(),
         }
     }
 
     /// Signed in (by sign-in or sign-up): on to the account, and forget the
     /// passwords typed on the way.
     pub fn signed_in(&mut self, user: User, greeting: String) -> Vec<Command> {
-        self.sign_in.form.clear_secrets();
+        self.sign_in.clear_secrets();
         self.sign_up.form.clear_secrets();
         self.account = account::Account::with_user(user);
         self.screen = Screen::Account;
@@ -300,8 +322,10 @@ impl App {
         self.account = account::Account::default();
         // A token on show goes too.
         self.tokens = tokens::Tokens::default();
+        // The panel may hold a secret, recovery codes or a password.
+        self.two_factor = two_factor::TwoFactor::default();
         self.confirm = None;
-        self.sign_in.form.clear_secrets();
+        self.sign_in.clear_secrets();
         self.sign_in.form.clear_errors();
         if let Some(email) = email {
             self.sign_in.form.set_value("email", &email);
@@ -385,6 +409,8 @@ pub fn update(app: &mut App, message: Message) -> Vec<Command> {
         }
         Message::Started(result) => on_started(app, result),
         Message::SignedIn(result) => sign_in::on_signed_in(app, result),
+        Message::CodeRequired { mfa_token } => sign_in::on_code_required(app, mfa_token),
+        Message::SecondFactorChecked(result) => sign_in::on_second_factor_checked(app, result),
         Message::SignedUp(result) => sign_up::on_signed_up(app, result),
         Message::ForgotSent(result) => forgot::on_sent(app, result),
         Message::ResetDone(result) => reset::on_done(app, result),
@@ -396,6 +422,7 @@ pub fn update(app: &mut App, message: Message) -> Vec<Command> {
         Message::TokensLoaded(result) => tokens::on_loaded(app, result),
         Message::TokenCreated(result) => tokens::on_created(app, result),
         Message::TokenRevoked(result) => tokens::on_revoked(app, result),
+        Message::TwoFactor(answer) => two_factor::on_answer(app, answer),
     }
 }
 
@@ -429,6 +456,7 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
         Screen::Reset => reset::on_key(app, key),
         Screen::Account => account::on_key(app, key),
         Screen::Tokens => tokens::on_key(app, key),
+        Screen::TwoFactor => two_factor::on_key(app, key),
     }
 }
 
@@ -438,12 +466,13 @@ fn on_paste(app: &mut App, text: &str) {
     }
     match app.screen {
         Screen::Starting => {}
-        Screen::SignIn => app.sign_in.form.paste(text),
+        Screen::SignIn => app.sign_in.paste(text),
         Screen::SignUp => app.sign_up.form.paste(text),
         Screen::Forgot => app.forgot.form.paste(text),
         Screen::Reset => app.reset.form.paste(text),
         Screen::Account => app.account.paste(text),
         Screen::Tokens => app.tokens.paste(text),
+        Screen::TwoFactor => app.two_factor.paste(text),
     }
 }
 
@@ -456,8 +485,10 @@ fn on_tick(app: &mut App, now: OffsetDateTime) -> Vec<Command> {
     // The transparent refresh: once the access token has expired, get a new
     // one while the user reads, so the next action does not wait for it and
     // a session ended elsewhere shows up here, not at the next keypress.
-    let due = matches!(app.screen, Screen::Account | Screen::Tokens)
-        && app.status.refreshable()
+    let due = matches!(
+        app.screen,
+        Screen::Account | Screen::Tokens | Screen::TwoFactor
+    ) && app.status.refreshable()
         && app.status.expires_at.is_some_and(|at| at <= now)
         && app.refresh_not_before.is_none_or(|at| at <= now);
     if due {

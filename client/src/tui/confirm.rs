@@ -9,8 +9,9 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Clear, Padding, Paragraph};
 use ratatui::Frame;
 
-use super::app::{App, Command};
+use super::app::{App, Command, Secret};
 use super::status::shorten;
+use super::two_factor;
 use super::view::wrap_words;
 use crate::display::escape;
 
@@ -22,8 +23,17 @@ const NAME_CHARS: usize = 40;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfirmAction {
     SignOutAll,
-    Revoke { id: String },
-    RevokeToken { id: String },
+    Revoke {
+        id: String,
+    },
+    RevokeToken {
+        id: String,
+    },
+    /// Two-factor sign-in off, with what the panel's form holds.
+    TurnOffTwoFactor {
+        password: Secret,
+        code: Secret,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,6 +82,18 @@ impl Confirm {
     }
 }
 
+impl Confirm {
+    pub fn turn_off_two_factor(password: Secret, code: Secret) -> Confirm {
+        Confirm {
+            question: "Turn off two-factor sign-in?".to_owned(),
+            detail: "Signing in will take the password alone, and the recovery codes stop \
+                     working."
+                .to_owned(),
+            action: ConfirmAction::TurnOffTwoFactor { password, code },
+        }
+    }
+}
+
 pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
     match key.code {
         KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter => {
@@ -88,6 +110,10 @@ pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
                 ConfirmAction::RevokeToken { id } => {
                     app.start("Revoking the token", Command::RevokeToken { id })
                 }
+                ConfirmAction::TurnOffTwoFactor { password, code } => app.start(
+                    "Turning two-factor sign-in off",
+                    Command::TwoFactor(two_factor::Request::Disable { password, code }),
+                ),
             }
         }
         KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => {

@@ -47,6 +47,16 @@ pub fn keys(screen: Screen) -> Vec<(&'static str, &'static str)> {
             ("s", "sign out on this device"),
             ("a", "sign out of every device"),
             ("t", "personal access tokens (scripts, CI)"),
+            ("2", "two-factor sign-in: state, turn on or off"),
+            ("q", "quit"),
+        ],
+        Screen::TwoFactor => vec![
+            ("e", "turn two-factor sign-in on (when off)"),
+            ("c", "ten new recovery codes (when on)"),
+            ("x", "turn two-factor sign-in off (when on)"),
+            ("r", "reload the state"),
+            ("Tab, Enter", "in a form: next field, continue"),
+            ("Esc", "cancel the form; back to Account"),
             ("q", "quit"),
         ],
         Screen::Tokens => vec![
@@ -120,6 +130,7 @@ mod tests {
             Screen::Reset,
             Screen::Account,
             Screen::Tokens,
+            Screen::TwoFactor,
         ] {
             let mut app = account_app();
             app.screen = screen;

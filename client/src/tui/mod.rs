@@ -17,6 +17,7 @@ pub mod sign_up;
 pub mod status;
 pub mod theme;
 pub mod tokens;
+pub mod two_factor;
 pub mod view;
 
 #[cfg(test)]

@@ -24,8 +24,9 @@ use super::app::{update, AccountData, App, Command, Message, Secret};
 use super::status::StatusInfo;
 use super::theme;
 use super::tokens::ShownToken;
+use super::two_factor::{Answer, Enrolment, Request};
 use super::view::view;
-use crate::api::ApiClient;
+use crate::api::{ApiClient, Login};
 use crate::error::{ClientError, Result};
 
 /// Spinner frames and the token countdown move at this pace.
@@ -200,15 +201,19 @@ async fn execute(client: ApiClient, command: Command, tx: UnboundedSender<Messag
         Command::Quit => return,
         Command::Start => Message::Started(start(&client).await),
         Command::SignIn { email, password } => {
-            // Until the terminal app has its code step (issue 17).
-            Message::SignedIn(match client.login(&email, password.expose()).await {
-                Ok(crate::api::Login::SignedIn(user)) => Ok(user),
-                Ok(crate::api::Login::MfaRequired { .. }) => Err(ClientError::Usage(
-                    "this account needs a code: use `gatepass login` for now".to_owned(),
-                )),
-                Err(e) => Err(e),
-            })
+            match client.login(&email, password.expose()).await {
+                Ok(Login::SignedIn(user)) => Message::SignedIn(Ok(user)),
+                Ok(Login::MfaRequired { mfa_token }) => Message::CodeRequired {
+                    mfa_token: Secret::new(&mfa_token),
+                },
+                Err(e) => Message::SignedIn(Err(e)),
+            }
         }
+        Command::SignInSecondFactor { mfa_token, factor } => Message::SecondFactorChecked(
+            client
+                .login_second_factor(mfa_token.expose(), &factor)
+                .await,
+        ),
         Command::SignUp {
             first_name,
             last_name,
@@ -261,6 +266,7 @@ async fn execute(client: ApiClient, command: Command, tx: UnboundedSender<Messag
         Command::RevokeToken { id } => {
             Message::TokenRevoked(client.revoke_personal_token(&id).await)
         }
+        Command::TwoFactor(request) => Message::TwoFactor(two_factor(&client, request).await),
     };
     let status = client.status().await.ok().map(StatusInfo::from);
     let _ = tx.send(Message::Status {
@@ -276,6 +282,29 @@ async fn start(client: &ApiClient) -> Result<Option<AccountData>> {
         return Ok(None);
     }
     load_account(client).await.map(Some)
+}
+
+/// The Two-factor panel's calls.
+async fn two_factor(client: &ApiClient, request: Request) -> Answer {
+    match request {
+        Request::Status => Answer::Status(client.second_factor_status().await),
+        Request::Setup { password } => Answer::SetUp(
+            client
+                .totp_setup(password.expose())
+                .await
+                .map(|setup| Enrolment {
+                    secret: Secret::new(&setup.secret),
+                    uri: Secret::new(&setup.otpauth_uri),
+                }),
+        ),
+        Request::Confirm { code } => Answer::Confirmed(client.totp_confirm(code.expose()).await),
+        Request::RecoveryCodes { code } => {
+            Answer::RecoveryCodes(client.regenerate_recovery_codes(code.expose()).await)
+        }
+        Request::Disable { password, code } => {
+            Answer::Disabled(client.totp_disable(password.expose(), code.expose()).await)
+        }
+    }
 }
 
 async fn load_account(client: &ApiClient) -> Result<AccountData> {

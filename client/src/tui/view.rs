@@ -10,7 +10,9 @@ use ratatui::Frame;
 
 use super::app::{App, NoteKind, Screen};
 use super::form::Form;
-use super::{account, confirm, forgot, help, reset, sign_in, sign_up, status, theme, tokens};
+use super::{
+    account, confirm, forgot, help, reset, sign_in, sign_up, status, theme, tokens, two_factor,
+};
 use crate::display::escape;
 
 /// One footer entry: (key, what it does).
@@ -22,6 +24,12 @@ const HINT_SEPARATOR: &str = " · ";
 const MAX_MESSAGE_LINES: usize = 4;
 
 pub fn view(app: &App, frame: &mut Frame) {
+    // The enrolment QR code needs every row there is (issue 17).
+    if two_factor::wants_whole_screen(app) {
+        two_factor::view_whole_screen(app, frame);
+        overlays(app, frame);
+        return;
+    }
     let area = frame.area();
     let hints = hints(app);
     let footer = footer_lines(&hints, area.width);
@@ -44,11 +52,16 @@ pub fn view(app: &App, frame: &mut Frame) {
         Screen::Reset => reset::view(app, frame, body_area),
         Screen::Account => account::view(app, frame, body_area),
         Screen::Tokens => tokens::view(app, frame, body_area),
+        Screen::TwoFactor => two_factor::view(app, frame, body_area),
     }
     frame.render_widget(Paragraph::new(messages), message_area);
     frame.render_widget(status::line(&app.status, app.now, area.width), status_area);
     frame.render_widget(Paragraph::new(footer), footer_area);
+    overlays(app, frame);
+}
 
+/// The dialogs on top, then the colours off if asked.
+fn overlays(app: &App, frame: &mut Frame) {
     if let Some(dialog) = &app.confirm {
         confirm::view(dialog, frame);
     } else if app.help {
@@ -73,6 +86,7 @@ fn screen_name(screen: Screen) -> &'static str {
         Screen::Reset => "Reset password",
         Screen::Account => "Account",
         Screen::Tokens => "Personal tokens",
+        Screen::TwoFactor => "Account › Two-factor sign-in",
     }
 }
 
@@ -114,6 +128,7 @@ pub fn hints(app: &App) -> Vec<Hint> {
         Screen::Reset => reset::hints(app),
         Screen::Account => account::hints(app),
         Screen::Tokens => tokens::hints(app),
+        Screen::TwoFactor => two_factor::hints(app),
     }
 }
 
@@ -200,7 +215,7 @@ pub fn wrap_words(text: &str, width: usize) -> Vec<String> {
 }
 
 /// The spinner, a client notice and the note, wrapped; at least one line.
-fn message_lines(app: &App, width: u16) -> Vec<Line<'static>> {
+pub fn message_lines(app: &App, width: u16) -> Vec<Line<'static>> {
     let inner = (width as usize).saturating_sub(2);
     let mut lines = Vec::new();
     if let Some(busy) = app.busy.as_ref().filter(|b| !b.quiet) {
@@ -327,6 +342,7 @@ mod tests {
                 Screen::Reset,
                 Screen::Account,
                 Screen::Tokens,
+                Screen::TwoFactor,
             ] {
                 let mut app = account_app();
                 app.screen = screen;
