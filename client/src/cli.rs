@@ -13,7 +13,7 @@ use crate::api::{
 };
 use crate::config::{self, FileConfig};
 use crate::display::escape;
-use crate::error::{exit, ClientError, Result};
+use crate::error::{exit, AuthRequired, ClientError, Result};
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -408,7 +408,9 @@ fn no_command() -> i32 {
 
 fn report(error: &ClientError, json: bool) -> i32 {
     if json {
-        match serde_json::to_string(&error.to_json()) {
+        let mut body = error.to_json();
+        body.hint = advice(error);
+        match serde_json::to_string(&body) {
             Ok(line) => eprintln!("{line}"),
             Err(_) => eprintln!("gatepass: {error}"),
         }
@@ -423,8 +425,39 @@ fn report(error: &ClientError, json: bool) -> i32 {
         if let ClientError::Unreachable { detail, .. } = error {
             eprintln!("  {}", unreachable_hint(detail));
         }
+        if let Some(advice) = advice(error) {
+            eprintln!("  {advice}");
+        }
     }
     error.exit_code()
+}
+
+/// What to do about an authentication error: the command line's advice,
+/// which the library's errors leave out (the terminal app has its own).
+fn advice(error: &ClientError) -> Option<String> {
+    match error {
+        ClientError::AuthRequired(reason) => Some(match reason {
+            AuthRequired::NotSignedIn { .. }
+            | AuthRequired::SessionEnded { .. }
+            | AuthRequired::RefreshFailed => "Sign in with `gatepass login`.".to_owned(),
+            AuthRequired::EnvTokenRefused { variable, .. } => format!(
+                "Put a valid access token in {variable}, or unset it to use the session \
+                 stored on this machine."
+            ),
+            AuthRequired::ApiTokenRefused { variable, .. } => format!(
+                "Create a new personal access token with `gatepass tokens create --name NAME` \
+                 (signed in with `gatepass login`, {variable} unset) and put it in {variable}."
+            ),
+        }),
+        ClientError::Server { body, .. } if body.code == ErrorCode::SessionRequired => {
+            Some(format!(
+                "This command needs a signed-in session, which a personal access token is \
+                 not: unset {} and sign in with `gatepass login`.",
+                api::API_TOKEN_ENV
+            ))
+        }
+        _ => None,
+    }
 }
 
 /// What to try when the server cannot be reached.
