@@ -282,6 +282,13 @@ impl ApiClient {
         )
     }
 
+    /// Refuses at once what `signup` and `login` would refuse: signing in
+    /// while a credential from the environment is in charge (so a command
+    /// asks for no password in vain).
+    pub fn check_can_sign_in(&self) -> Result<()> {
+        self.stored().map(|_| ())
+    }
+
     /// Messages for the user gathered since the last call.
     pub fn take_notices(&self) -> Vec<String> {
         self.inner.notices.take()
