@@ -4,11 +4,13 @@
 //! The real binary against a real server, each test in its own home.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use gatepass_common::paths;
 use gatepass_tests::cli::{Home, Run};
 use gatepass_tests::totp::Authenticator;
-use gatepass_tests::{unique_email, Server, PASSWORD};
+use gatepass_tests::{unique_email, wait_for, Server, PASSWORD};
 
 const API_TOKEN: &str = "GATEPASS_API_TOKEN";
 
@@ -343,4 +345,74 @@ async fn with_two_factor_sign_in_a_token_needs_a_code() {
         created["token"].as_str().unwrap().starts_with("gp_pat_"),
         "{created}"
     );
+}
+
+#[tokio::test]
+async fn an_expired_access_token_costs_one_exchange_shared_by_concurrent_calls() {
+    use gatepass_client::api::{EnvCredential, Secret, Trace};
+    use gatepass_client::store::token::StoreChoice;
+    use gatepass_client::{ApiClient, ClientConfig};
+
+    let server = Server::builder()
+        .env("AUTH_ACCESS_TOKEN_EXPIRY", "2s")
+        .start();
+    let (home, email) = signed_in(&server, "expiry");
+    let (token, _) = create(&home, "ci");
+
+    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+    let sink = Arc::clone(&lines);
+    let data = tempfile::tempdir().expect("data dir");
+    let client = ApiClient::with_trace(
+        ClientConfig {
+            server: server.base_url.clone(),
+            data_dir: data.path().to_owned(),
+            token_store: StoreChoice::File,
+            env_token: Some(EnvCredential::PersonalToken(Secret::new(token.clone()))),
+            allow_http: false,
+        },
+        Some(Trace::new(move |line| {
+            sink.lock().unwrap().push(line.to_owned())
+        })),
+    )
+    .expect("client");
+    // The exchange's request line (not `/tokens`'s).
+    let exchange = format!("> POST {}{}  ", server.base_url, paths::TOKEN);
+    let exchanges = || {
+        let lines = lines.lock().unwrap();
+        lines.iter().filter(|l| l.starts_with(&exchange)).count()
+    };
+
+    assert_eq!(client.me().await.expect("me").email, email);
+    assert_eq!(exchanges(), 1);
+    // (It may exchange again if the first token is already nearly spent.)
+    let first = client.access_token().await.expect("a token");
+    let before = exchanges();
+    let api = server.api();
+    wait_for(
+        "the server to refuse the first access token",
+        Duration::from_secs(30),
+        || async { (api.me(&first).await.status == 401).then_some(()) },
+    )
+    .await;
+
+    // Five calls see the expired token refused: one exchange, five retries.
+    let calls: Vec<_> = (0..5)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move { client.me().await })
+        })
+        .collect();
+    for call in calls {
+        assert_eq!(call.await.expect("task").expect("me").email, email);
+    }
+    assert_eq!(exchanges(), before + 1, "{:?}", lines.lock().unwrap());
+    for line in lines.lock().unwrap().iter() {
+        assert!(
+            !line.contains(token.trim_start_matches("gp_pat_")),
+            "{line}"
+        );
+    }
+    drop(client);
+    let written: Vec<_> = std::fs::read_dir(data.path()).unwrap().collect();
+    assert!(written.is_empty(), "{written:?}");
 }
