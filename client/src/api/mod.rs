@@ -91,7 +91,8 @@ impl ClientConfig {
 #[serde(rename_all = "camelCase")]
 pub struct Status {
     pub server: String,
-    /// An access token or a refresh cookie is at hand.
+    /// An access token, a refresh cookie or a credential from the
+    /// environment is at hand.
     pub signed_in: bool,
     /// The user as of the last sign-in on this machine.
     pub user: Option<User>,
@@ -370,7 +371,9 @@ impl ApiClient {
         server_result
     }
 
-    /// What is at hand for this server, without asking the server.
+    /// What is at hand for this server, without asking the server. A
+    /// credential from the environment counts as signed in: whether the
+    /// server takes it, only a request tells.
     pub async fn status(&self) -> Result<Status> {
         let (token, _) = self.inner.session.current().await?;
         let cookie = jar::refresh_cookie(&self.inner.transport.cookies());
@@ -392,7 +395,7 @@ impl ApiClient {
         let expires = token.as_deref().and_then(crate::jwt::expires_at);
         Ok(Status {
             server: self.server().to_owned(),
-            signed_in: token.is_some() || cookie.is_some(),
+            signed_in: token.is_some() || cookie.is_some() || self.uses_env_token(),
             user,
             token_store: token_store.to_owned(),
             token_store_fallback: fallback,
@@ -509,6 +512,35 @@ mod tests {
     fn closed_server() -> String {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port())
+    }
+
+    #[tokio::test]
+    async fn a_personal_token_is_at_hand_without_a_request_and_never_shown() {
+        let data = tempfile::tempdir().unwrap();
+        let config = ClientConfig {
+            // Nothing listens: a request would fail.
+            server: closed_server(),
+            data_dir: data.path().to_owned(),
+            token_store: StoreChoice::File,
+            env_token: Some(EnvCredential::PersonalToken(Secret::new("gp_pat_s3cr3t"))),
+            allow_http: false,
+        };
+        assert!(!format!("{config:?}").contains("s3cr3t"));
+        let client = ApiClient::new(config).unwrap();
+        assert!(client.uses_personal_token() && client.uses_env_token());
+        let status = client.status().await.unwrap();
+        assert!(status.signed_in);
+        assert!(!status.access_token_present);
+        assert_eq!(status.token_store, PERSONAL_TOKEN_STORE);
+        let refused = client.login("a@example.com", "pw").await.unwrap_err();
+        assert_eq!(refused.exit_code(), 2);
+        assert!(refused.to_string().contains(API_TOKEN_ENV), "{refused}");
+        assert_eq!(
+            client.logout(false).await.unwrap(),
+            LogoutOutcome::NotSignedIn
+        );
+        drop(client);
+        assert_eq!(std::fs::read_dir(data.path()).unwrap().count(), 0);
     }
 
     #[tokio::test]

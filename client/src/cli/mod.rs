@@ -623,7 +623,8 @@ async fn execute(client: &ApiClient, command: Command, json: bool) -> Result<i32
             } else {
                 None
             };
-            let status = client.status().await?;
+            let mut status = client.status().await?;
+            status.signed_in &= refusal.is_none();
             print_status(&status, refusal.as_ref(), json);
             return Ok(status_exit_code(&status));
         }
