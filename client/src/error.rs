@@ -13,7 +13,9 @@ pub mod exit {
     pub const USAGE: i32 = 2;
     /// The server could not be reached.
     pub const UNREACHABLE: i32 = 3;
-    /// Not signed in, the session ended, or the stored credentials are unusable.
+    /// Not signed in, the session ended, the stored credentials are unusable,
+    /// the token in GATEPASS_API_TOKEN was refused, or the command needs a
+    /// signed-in session rather than a personal access token.
     pub const AUTH_REQUIRED: i32 = 4;
 }
 
@@ -38,10 +40,11 @@ pub enum ClientError {
     #[error("unexpected answer from the server: {0}")]
     Protocol(String),
 
-    /// Not signed in, the session ended or the refresh failed; the reason is
-    /// one human sentence.
+    /// Not signed in, the session ended, or the credentials were refused.
+    /// Carries why, never what to do about it: the `gatepass` command adds
+    /// its advice when it prints (`cli::advice`), the terminal app its own.
     #[error("authentication required: {0}")]
-    AuthRequired(String),
+    AuthRequired(AuthRequired),
 
     /// A stored credential file (cookie jar, token file, state file) cannot be
     /// read. `gatepass logout` removes it.
@@ -74,6 +77,54 @@ pub enum ClientError {
 
 pub type Result<T> = std::result::Result<T, ClientError>;
 
+/// Why a command needs someone to sign in (or a new credential).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthRequired {
+    /// Nothing is stored for this server: no access token, no refresh cookie.
+    #[error("not signed in to {server}")]
+    NotSignedIn { server: String },
+    /// The server ended the session (signed out, revoked, expired, a
+    /// password change or reset); `feedback` is its reason.
+    #[error("the session has ended ({feedback})")]
+    SessionEnded { feedback: String },
+    /// The refresh was refused with no reason the client could read.
+    #[error("the session could not be refreshed")]
+    RefreshFailed,
+    /// The access token in `variable` (`GATEPASS_ACCESS_TOKEN`) was refused;
+    /// it is never renewed.
+    #[error("the token in {variable} was refused{}", reason(.feedback))]
+    EnvTokenRefused {
+        variable: &'static str,
+        feedback: Option<String>,
+    },
+    /// The personal access token in `variable` (`GATEPASS_API_TOKEN`) was
+    /// refused: unknown, expired or revoked.
+    #[error("the personal access token in {variable} was refused: {feedback}")]
+    ApiTokenRefused {
+        variable: &'static str,
+        feedback: String,
+    },
+}
+
+fn reason(feedback: &Option<String>) -> String {
+    feedback
+        .as_deref()
+        .map(|f| format!(": {f}"))
+        .unwrap_or_default()
+}
+
+impl AuthRequired {
+    /// The reason in the fewest words, for a screen that says "Signed out:
+    /// …": the server's own sentence when it gave one.
+    pub fn reason(&self) -> String {
+        let reason = match self {
+            AuthRequired::SessionEnded { feedback } => feedback.clone(),
+            other => other.to_string(),
+        };
+        reason.trim_end_matches('.').to_owned()
+    }
+}
+
 impl ClientError {
     pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
         ClientError::Io {
@@ -85,6 +136,11 @@ impl ClientError {
     /// The process exit code this error ends `gatepass` with.
     pub fn exit_code(&self) -> i32 {
         match self {
+            // A personal access token was used where a signed-in session is
+            // needed: signing in is the cure, as for every code-4 error.
+            ClientError::Server { body, .. } if body.code == ErrorCode::SessionRequired => {
+                exit::AUTH_REQUIRED
+            }
             ClientError::Usage(_) | ClientError::KeyringUnavailable(_) => exit::USAGE,
             ClientError::Unreachable { .. } => exit::UNREACHABLE,
             ClientError::AuthRequired(_) | ClientError::CorruptStore { .. } => exit::AUTH_REQUIRED,
@@ -149,6 +205,7 @@ impl ClientError {
                     msg: e.msg,
                 })
                 .collect(),
+            hint: None,
         }
     }
 }
@@ -166,6 +223,9 @@ pub struct ErrorJson {
     pub status: Option<u16>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldErrorJson>,
+    /// What to do about it, in the `gatepass` command's words (`cli` sets it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -206,7 +266,17 @@ mod tests {
         assert_eq!(server(404, ErrorCode::UserNotFound).exit_code(), 1);
         assert_eq!(server(429, ErrorCode::TooManyAttempts).exit_code(), 1);
         assert_eq!(ClientError::Protocol("x".into()).exit_code(), 1);
-        assert_eq!(ClientError::AuthRequired("x".into()).exit_code(), 4);
+        let ended = ClientError::AuthRequired(AuthRequired::SessionEnded {
+            feedback: "Session revoked.".into(),
+        });
+        assert_eq!(ended.exit_code(), 4);
+        assert_eq!(
+            ended.to_string(),
+            "authentication required: the session has ended (Session revoked.)"
+        );
+        let session_required = server(403, ErrorCode::SessionRequired);
+        assert_eq!(session_required.exit_code(), 4);
+        assert_eq!(session_required.code(), "session_required");
         let terminated = ClientError::Terminated {
             name: "SIGTERM",
             signal: 15,
@@ -233,11 +303,33 @@ mod tests {
         assert_eq!(json["status"], 422);
         assert_eq!(json["errors"][0]["param"], "email");
 
-        let json =
-            serde_json::to_value(ClientError::AuthRequired("signed out".into()).to_json()).unwrap();
+        let signed_out = ClientError::AuthRequired(AuthRequired::NotSignedIn {
+            server: "http://x".into(),
+        });
+        let json = serde_json::to_value(signed_out.to_json()).unwrap();
         assert_eq!(json["code"], "authentication_required");
         assert_eq!(json["exitCode"], 4);
         assert!(json.get("status").is_none());
         assert!(json.get("errors").is_none());
+    }
+
+    #[test]
+    fn the_reason_of_an_ended_session_is_the_servers_sentence() {
+        let ended = AuthRequired::SessionEnded {
+            feedback: "Session revoked.".into(),
+        };
+        assert_eq!(ended.reason(), "Session revoked");
+        let signed_out = AuthRequired::NotSignedIn {
+            server: "http://x".into(),
+        };
+        assert_eq!(signed_out.reason(), "not signed in to http://x");
+        let refused = AuthRequired::EnvTokenRefused {
+            variable: "GATEPASS_ACCESS_TOKEN",
+            feedback: None,
+        };
+        assert_eq!(
+            refused.to_string(),
+            "the token in GATEPASS_ACCESS_TOKEN was refused"
+        );
     }
 }

@@ -78,6 +78,28 @@ fn help_documents_the_exit_codes() {
     let help = String::from_utf8_lossy(&output.stdout);
     assert!(help.contains("Exit codes"), "{help}");
     assert!(help.contains("4  authentication required"), "{help}");
+    assert!(help.contains("GATEPASS_API_TOKEN"), "{help}");
+    assert!(help.contains("tokens"), "{help}");
+}
+
+#[test]
+fn a_malformed_api_token_is_a_usage_error_before_anything_is_sent() {
+    let server = format!("http://127.0.0.1:{}", closed_port());
+    let home = tempfile::tempdir().expect("temp home");
+    let output = Command::new(env!("CARGO_BIN_EXE_gatepass"))
+        .args(["--server", &server, "token"])
+        .env_clear()
+        .env("HOME", home.path())
+        .env("GATEPASS_API_TOKEN", "ghp_not-ours")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run gatepass");
+    // 2, not 3: refused before the unreachable server is tried.
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    let message = stderr(&output);
+    assert!(message.contains("GATEPASS_API_TOKEN"), "{message}");
+    assert!(!message.contains("not-ours"), "{message}");
+    assert!(output.stdout.is_empty());
 }
 
 #[test]

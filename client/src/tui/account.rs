@@ -652,9 +652,9 @@ mod tests {
     fn an_ended_session_while_loading_returns_to_sign_in() {
         let mut app = account_app();
         update(&mut app, key(KeyCode::Char('r')));
-        let error = ClientError::AuthRequired(
-            "the session has ended (Session revoked); run `gatepass login`".into(),
-        );
+        let error = ClientError::AuthRequired(crate::error::AuthRequired::SessionEnded {
+            feedback: "Session revoked".into(),
+        });
         update(&mut app, Message::AccountLoaded(Err(error)));
         assert_eq!(app.screen, Screen::SignIn);
         assert!(app.note.unwrap().text.contains("Session revoked"));

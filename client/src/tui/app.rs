@@ -11,7 +11,7 @@ use super::confirm::{self, Confirm};
 use super::status::StatusInfo;
 use super::{account, forgot, help, reset, sign_in, sign_up, tokens, two_factor};
 use crate::api::{LogoutOutcome, SecondFactor};
-use crate::error::ClientError;
+use crate::error::{AuthRequired, ClientError};
 
 /// Which screen is showing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -362,19 +362,9 @@ pub fn describe(error: &ClientError) -> String {
     }
 }
 
-/// The reason inside `ClientError::AuthRequired`, without the advice meant
-/// for the command line (`run gatepass login`).
-pub fn auth_reason(reason: &str) -> String {
-    let reason = reason
-        .trim_end_matches("; run `gatepass login`")
-        .trim_end_matches(": run `gatepass login`");
-    // "the session has ended (<server feedback>)": the feedback says it
-    // better, and keeps the reason on one line.
-    let reason = reason
-        .strip_prefix("the session has ended (")
-        .and_then(|rest| rest.strip_suffix(')'))
-        .unwrap_or(reason);
-    reason.trim_end_matches('.').to_owned()
+/// The reason inside `ClientError::AuthRequired`, in the fewest words.
+pub fn auth_reason(reason: &AuthRequired) -> String {
+    reason.reason()
 }
 
 /// Handles the error of a call that needed the session. Returns whether it
@@ -583,9 +573,9 @@ pub(crate) mod tests {
     #[test]
     fn an_ended_session_opens_sign_in_with_the_reason() {
         let (mut app, _) = App::new(SERVER, t0());
-        let error = ClientError::AuthRequired(
-            "the session has ended (Session revoked); run `gatepass login`".into(),
-        );
+        let error = ClientError::AuthRequired(AuthRequired::SessionEnded {
+            feedback: "Session revoked".into(),
+        });
         update(&mut app, Message::Started(Err(error)));
         assert_eq!(app.screen, Screen::SignIn);
         let note = app.note.unwrap();
@@ -715,10 +705,9 @@ pub(crate) mod tests {
             label: "Refreshing the session".into(),
             quiet: true,
         });
-        let error = ClientError::AuthRequired(
-            "the session has ended (The refresh token is not valid. Sign in again.); run `gatepass login`"
-                .into(),
-        );
+        let error = ClientError::AuthRequired(AuthRequired::SessionEnded {
+            feedback: "The refresh token is not valid. Sign in again.".into(),
+        });
         update(&mut app, Message::Refreshed(Err(error)));
         assert_eq!(app.screen, Screen::SignIn);
         let note = app.note.clone().unwrap();
@@ -815,7 +804,9 @@ pub(crate) mod tests {
             format!("Server unreachable at {SERVER} (connection refused)")
         );
         assert_eq!(
-            auth_reason("not signed in to http://x: run `gatepass login`"),
+            auth_reason(&AuthRequired::NotSignedIn {
+                server: "http://x".into()
+            }),
             "not signed in to http://x"
         );
     }

@@ -792,9 +792,9 @@ mod tests {
     fn an_ended_session_returns_to_sign_in_and_forgets_the_panel() {
         let mut app = tokens_app(two_tokens());
         update(&mut app, key(KeyCode::Char('r')));
-        let error = ClientError::AuthRequired(
-            "the session has ended (Session revoked); run `gatepass login`".into(),
-        );
+        let error = ClientError::AuthRequired(crate::error::AuthRequired::SessionEnded {
+            feedback: "Session revoked".into(),
+        });
         update(&mut app, Message::TokensLoaded(Err(error)));
         assert_eq!(app.screen, Screen::SignIn);
         assert!(app.tokens.list.is_none());

@@ -896,9 +896,9 @@ mod tests {
     #[test]
     fn signing_out_forgets_the_panel() {
         let mut app = scanning();
-        let error = ClientError::AuthRequired(
-            "the session has ended (Session revoked); run `gatepass login`".into(),
-        );
+        let error = ClientError::AuthRequired(crate::error::AuthRequired::SessionEnded {
+            feedback: "Session revoked".into(),
+        });
         update(&mut app, key(KeyCode::Char('1')));
         update(&mut app, key(KeyCode::Enter));
         update(&mut app, Message::TwoFactor(Answer::Confirmed(Err(error))));

@@ -8,12 +8,15 @@ use clap::{CommandFactory, Parser, Subcommand};
 use gatepass_common::{ErrorCode, SessionInfo, SignupRequest, User, UserView};
 use serde_json::json;
 
+mod tokens;
+
 use crate::api::{
     self, ApiClient, ClientConfig, Login, LogoutOutcome, SecondFactor, Status, Trace,
 };
 use crate::config::{self, FileConfig};
 use crate::display::escape;
-use crate::error::{exit, ClientError, Result};
+use crate::error::{exit, AuthRequired, ClientError, Result};
+use tokens::TokensAction;
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -22,12 +25,17 @@ Exit codes:
   2  usage error (bad arguments, no terminal to prompt for a password,
      plain http:// to another host without --allow-http, a bad config file)
   3  the server could not be reached
-  4  authentication required (not signed in, session ended, unreadable credentials)
+  4  authentication required (not signed in, session ended, unreadable credentials,
+     GATEPASS_API_TOKEN refused, or a command that a personal access token
+     may not run: it needs a signed-in session)
 
 Environment:
   GATEPASS_SERVER        the server URL (like --server)
   GATEPASS_ALLOW_HTTP    1: like --allow-http
   GATEPASS_DEBUG         1: like --verbose
+  GATEPASS_API_TOKEN     a personal access token (gp_pat_..., `gatepass tokens create`):
+                         every command exchanges it for access tokens, kept in
+                         memory only; nothing is stored and `login` is not needed
   GATEPASS_ACCESS_TOKEN  use this access token for every command; store nothing
   GATEPASS_TOKEN_STORE   where to keep the access token: auto (default), keyring, file
   GATEPASS_CONFIG_DIR    the folder of config.toml (default $XDG_CONFIG_HOME/gatepass)
@@ -158,8 +166,8 @@ pub enum Command {
         /// comes without the email.
         id: String,
     },
-    /// Print a valid access token (refreshed if needed), for
-    /// `curl -H "Authorization: Bearer $(gatepass token)"`.
+    /// Print a valid access token (refreshed, or got with GATEPASS_API_TOKEN,
+    /// if needed), for `curl -H "Authorization: Bearer $(gatepass token)"`.
     Token,
     /// Show the server, the user, where the token is kept and when things expire.
     Status,
@@ -197,6 +205,13 @@ pub enum Command {
     Sessions {
         #[command(subcommand)]
         action: Option<SessionsAction>,
+    },
+    /// Personal access tokens for scripts and CI (GATEPASS_API_TOKEN): make,
+    /// list and revoke them.
+    #[command(after_help = tokens::TOKENS_HELP)]
+    Tokens {
+        #[command(subcommand)]
+        action: Option<TokensAction>,
     },
     /// Two-factor sign-in: a code from an authenticator app after the password.
     #[command(name = "2fa", after_help = TWO_FACTOR_HELP)]
@@ -408,7 +423,9 @@ fn no_command() -> i32 {
 
 fn report(error: &ClientError, json: bool) -> i32 {
     if json {
-        match serde_json::to_string(&error.to_json()) {
+        let mut body = error.to_json();
+        body.hint = advice(error);
+        match serde_json::to_string(&body) {
             Ok(line) => eprintln!("{line}"),
             Err(_) => eprintln!("gatepass: {error}"),
         }
@@ -423,8 +440,39 @@ fn report(error: &ClientError, json: bool) -> i32 {
         if let ClientError::Unreachable { detail, .. } = error {
             eprintln!("  {}", unreachable_hint(detail));
         }
+        if let Some(advice) = advice(error) {
+            eprintln!("  {advice}");
+        }
     }
     error.exit_code()
+}
+
+/// What to do about an authentication error: the command line's advice,
+/// which the library's errors leave out (the terminal app has its own).
+fn advice(error: &ClientError) -> Option<String> {
+    match error {
+        ClientError::AuthRequired(reason) => Some(match reason {
+            AuthRequired::NotSignedIn { .. }
+            | AuthRequired::SessionEnded { .. }
+            | AuthRequired::RefreshFailed => "Sign in with `gatepass login`.".to_owned(),
+            AuthRequired::EnvTokenRefused { variable, .. } => format!(
+                "Put a valid access token in {variable}, or unset it to use the session \
+                 stored on this machine."
+            ),
+            AuthRequired::ApiTokenRefused { variable, .. } => format!(
+                "Create a new personal access token with `gatepass tokens create --name NAME` \
+                 (signed in with `gatepass login`, {variable} unset) and put it in {variable}."
+            ),
+        }),
+        ClientError::Server { body, .. } if body.code == ErrorCode::SessionRequired => {
+            Some(format!(
+                "This command needs a signed-in session, which a personal access token is \
+                 not: unset {} and sign in with `gatepass login`.",
+                api::API_TOKEN_ENV
+            ))
+        }
+        _ => None,
+    }
 }
 
 /// What to try when the server cannot be reached.
@@ -513,6 +561,8 @@ async fn execute(client: &ApiClient, command: Command, json: bool) -> Result<i32
             email,
             password_stdin,
         } => {
+            // Before any password is asked for.
+            client.check_can_sign_in()?;
             let password = read_password(password_stdin, true)?;
             let request = SignupRequest {
                 first_name,
@@ -530,6 +580,8 @@ async fn execute(client: &ApiClient, command: Command, json: bool) -> Result<i32
             code,
             recovery_code,
         } => {
+            // Before any password is asked for.
+            client.check_can_sign_in()?;
             let password = read_password(password_stdin, false)?;
             let user = match client.login(&email, &password).await? {
                 Login::SignedIn(user) => user,
@@ -560,8 +612,20 @@ async fn execute(client: &ApiClient, command: Command, json: bool) -> Result<i32
             }
         }
         Command::Status => {
-            let status = client.status().await?;
-            print_status(&status, json);
+            // A personal token is known to work only once it was exchanged:
+            // try, and keep the refusal to show.
+            let refusal = if client.uses_personal_token() {
+                match client.access_token().await {
+                    Ok(_) => None,
+                    Err(ClientError::AuthRequired(reason)) => Some(reason),
+                    Err(e) => return Err(e),
+                }
+            } else {
+                None
+            };
+            let mut status = client.status().await?;
+            status.signed_in &= refusal.is_none();
+            print_status(&status, refusal.as_ref(), json);
             return Ok(status_exit_code(&status));
         }
         Command::Refresh => {
@@ -594,6 +658,13 @@ async fn execute(client: &ApiClient, command: Command, json: bool) -> Result<i32
             };
             if json {
                 out_json(json!({ "outcome": outcome, "all": all }));
+            } else if client.uses_personal_token() {
+                out(format!(
+                    "Nothing to sign out of: {} holds a personal access token, and the access \
+                     tokens it gets are kept in memory only. The token itself works until it \
+                     expires or is revoked (`gatepass tokens revoke ID`, signed in).",
+                    api::API_TOKEN_ENV
+                ));
             } else {
                 out(match (outcome, all) {
                     (LogoutOutcome::Ended, true) => "Signed out of every session.",
@@ -655,6 +726,9 @@ async fn execute(client: &ApiClient, command: Command, json: bool) -> Result<i32
         }
         Command::TwoFactor { action } => {
             two_factor(client, action.unwrap_or(TwoFactorAction::Status), json).await?;
+        }
+        Command::Tokens { action } => {
+            tokens::tokens(client, action.unwrap_or(TokensAction::List), json).await?;
         }
         // Answered before any client exists (see `run`).
         Command::Completion { shell } => return Ok(completion(shell)),
@@ -1010,15 +1084,41 @@ fn status_exit_code(status: &Status) -> i32 {
     }
 }
 
-fn print_status(status: &Status, json: bool) {
+/// `refusal`: why the personal access token in GATEPASS_API_TOKEN did not
+/// work (then `status.signed_in` is false).
+fn print_status(status: &Status, refusal: Option<&AuthRequired>, json: bool) {
     if json {
         match serde_json::to_value(status) {
-            Ok(value) => out_json(value),
+            Ok(mut value) => {
+                if let Some(refusal) = refusal {
+                    value["refusal"] = refusal.to_string().into();
+                }
+                out_json(value)
+            }
             Err(e) => eprintln!("gatepass: cannot encode the status: {e}"),
         }
         return;
     }
     out(format!("server:         {}", status.server));
+    if status.token_store == api::PERSONAL_TOKEN_STORE {
+        out(match refusal {
+            None => format!(
+                "signed in:      yes, with the personal access token in {}",
+                api::API_TOKEN_ENV
+            ),
+            Some(refusal) => format!("signed in:      no: {}", escape(&refusal.to_string())),
+        });
+        out(format!(
+            "token store:    none ({} is used; access tokens are kept in memory only)",
+            api::API_TOKEN_ENV
+        ));
+        let access = match &status.access_token_expires_at {
+            Some(at) => format!("valid until {at}"),
+            None => "none".to_owned(),
+        };
+        out(format!("access token:   {access}"));
+        return;
+    }
     let who = match (&status.user, status.signed_in) {
         (Some(u), true) => format!(
             "yes, as {} {} <{}>",
@@ -1130,6 +1230,33 @@ mod tests {
                 assert!(script.contains(word), "{shell} lacks {word}");
             }
         }
+    }
+
+    #[test]
+    fn authentication_errors_come_with_the_command_lines_advice() {
+        let ended = ClientError::AuthRequired(AuthRequired::SessionEnded {
+            feedback: "Session revoked.".into(),
+        });
+        assert!(advice(&ended).unwrap().contains("gatepass login"));
+        let refused = ClientError::AuthRequired(AuthRequired::ApiTokenRefused {
+            variable: api::API_TOKEN_ENV,
+            feedback: "The personal access token is unknown, expired or revoked.".into(),
+        });
+        assert!(advice(&refused).unwrap().contains("gatepass tokens create"));
+        let session_required = ClientError::Server {
+            status: 403,
+            body: gatepass_common::ErrorBody {
+                error: "Session required".into(),
+                code: ErrorCode::SessionRequired,
+                feedback: "A personal access token cannot do this.".into(),
+                errors: vec![],
+            },
+        };
+        let advice = advice(&session_required).unwrap();
+        assert!(advice.contains(api::API_TOKEN_ENV), "{advice}");
+        assert!(advice.contains("gatepass login"), "{advice}");
+        assert_eq!(session_required.exit_code(), exit::AUTH_REQUIRED);
+        assert!(self::advice(&ClientError::Usage("x".into())).is_none());
     }
 
     #[test]
