@@ -7,7 +7,8 @@ use clap::Subcommand;
 use gatepass_common::{CreatedTokenResponse, ErrorCode, PersonalToken};
 use serde_json::json;
 
-use super::{out, out_json, prompt_line};
+use super::print::{out, out_json};
+use super::prompt::prompt_line;
 use crate::api::{ApiClient, API_TOKEN_ENV};
 use crate::display::escape;
 use crate::error::{ClientError, Result};
