@@ -166,6 +166,14 @@ fn man(dir: Option<&std::path::Path>, json: bool) -> i32 {
     }
 }
 
+/// When an access token expires (RFC 3339), if it says.
+fn expires_at(token: &str) -> Option<String> {
+    crate::jwt::expires_at(token).and_then(|t| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .ok()
+    })
+}
+
 /// Runs one command; the exit code when it ran (0, or 4 for `status`
 /// when not signed in).
 async fn execute(client: &ApiClient, command: Command, json: bool) -> Result<i32> {
@@ -216,11 +224,7 @@ async fn execute(client: &ApiClient, command: Command, json: bool) -> Result<i32
         Command::Token => {
             let token = client.access_token().await?;
             if json {
-                let expires = crate::jwt::expires_at(&token).and_then(|t| {
-                    t.format(&time::format_description::well_known::Rfc3339)
-                        .ok()
-                });
-                out_json(json!({ "accessToken": token, "expiresAt": expires }));
+                out_json(json!({ "accessToken": token, "expiresAt": expires_at(&token) }));
             } else {
                 // A real token has nothing to escape; a hostile one loses its controls.
                 out(escape(&token));
@@ -245,10 +249,7 @@ async fn execute(client: &ApiClient, command: Command, json: bool) -> Result<i32
         }
         Command::Refresh => {
             let token = client.refresh().await?;
-            let expires = crate::jwt::expires_at(&token).and_then(|t| {
-                t.format(&time::format_description::well_known::Rfc3339)
-                    .ok()
-            });
+            let expires = expires_at(&token);
             if json {
                 out_json(json!({ "accessTokenExpiresAt": expires }));
             } else {

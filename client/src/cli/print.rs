@@ -23,12 +23,7 @@ pub(super) fn print_signed_in(user: &User, json: bool) {
     if json {
         out_json(json!({ "user": user }));
     } else {
-        out(format!(
-            "Signed in as {} {} <{}>.",
-            escape(&user.first_name),
-            escape(&user.last_name),
-            escape(&user.email)
-        ));
+        out(format!("Signed in as {}.", name_and_email(user)));
     }
 }
 
@@ -36,14 +31,7 @@ pub(super) fn print_user(user: &User, json: bool) {
     if json {
         out_json(json!({ "user": user }));
     } else {
-        out(format!(
-            "{} {} <{}>",
-            escape(&user.first_name),
-            escape(&user.last_name),
-            escape(&user.email)
-        ));
-        out(format!("id:      {}", escape(&user.id)));
-        out(format!("created: {}", escape(&user.created_at)));
+        print_profile(name_and_email(user), &user.id, &user.created_at);
     }
 }
 
@@ -52,16 +40,34 @@ pub(super) fn print_user_view(user: &UserView, json: bool) {
     match user {
         UserView::Full(user) => print_user(user, json),
         UserView::Public(_) if json => out_json(json!({ "user": user })),
-        UserView::Public(profile) => {
-            out(format!(
+        UserView::Public(profile) => print_profile(
+            format!(
                 "{} {}",
                 escape(&profile.first_name),
                 escape(&profile.last_name)
-            ));
-            out(format!("id:      {}", escape(&profile.id)));
-            out(format!("created: {}", escape(&profile.created_at)));
-        }
+            ),
+            &profile.id,
+            &profile.created_at,
+        ),
     }
+}
+
+/// How every line that shows a user names them: `First Last <email>`.
+fn name_and_email(user: &User) -> String {
+    format!(
+        "{} {} <{}>",
+        escape(&user.first_name),
+        escape(&user.last_name),
+        escape(&user.email)
+    )
+}
+
+/// A user's profile: `heading` (the name, with the email when it is
+/// shown), then the id and when the account was made.
+fn print_profile(heading: String, id: &str, created_at: &str) {
+    out(heading);
+    out(format!("id:      {}", escape(id)));
+    out(format!("created: {}", escape(created_at)));
 }
 
 /// Like `gh auth status`, a script can ask "am I signed in?" by the exit
@@ -111,12 +117,7 @@ pub(super) fn print_status(status: &Status, refusal: Option<&AuthRequired>, json
         return;
     }
     let who = match (&status.user, status.signed_in) {
-        (Some(u), true) => format!(
-            "yes, as {} {} <{}>",
-            escape(&u.first_name),
-            escape(&u.last_name),
-            escape(&u.email)
-        ),
+        (Some(u), true) => format!("yes, as {}", name_and_email(u)),
         (None, true) => "yes".to_owned(),
         (_, false) => "no".to_owned(),
     };
