@@ -42,7 +42,7 @@ pub enum ClientError {
 
     /// Not signed in, the session ended, or the credentials were refused.
     /// Carries why, never what to do about it: the `gatepass` command adds
-    /// its advice when it prints (`cli::advice`), the terminal app its own.
+    /// its advice when it prints (`cli::report::advice`), the terminal app its own.
     #[error("authentication required: {0}")]
     AuthRequired(AuthRequired),
 
