@@ -23,7 +23,7 @@ pub mod view;
 #[cfg(test)]
 pub(crate) mod testing;
 
-pub use app::{update, App, Command, Message, Screen};
+pub use app::{update, App, Command, Message, Screen, ScreenId};
 pub use view::view;
 
 use crate::api::ApiClient;
