@@ -85,16 +85,8 @@ impl Account {
     }
 }
 
-/// The screen's state, if Account is the one showing.
-fn state(app: &mut App) -> Option<&mut Account> {
-    match &mut app.screen {
-        Screen::Account(state) => Some(state),
-        _ => None,
-    }
-}
-
 pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
-    match state(app).map(|account| account.focus) {
+    match app.state::<Account>().map(|account| account.focus) {
         Some(AccountFocus::LookUp) => on_lookup_key(app, key),
         Some(AccountFocus::Sessions) => on_command_key(app, key),
         None => Vec::new(),
@@ -102,7 +94,7 @@ pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
 }
 
 fn on_lookup_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
-    let Some(account) = state(app) else {
+    let Some(account) = app.state::<Account>() else {
         return Vec::new();
     };
     match key.code {
@@ -235,7 +227,7 @@ pub fn on_looked_up(app: &mut App, result: Result<UserView, ClientError>) -> Vec
             return Vec::new();
         }
     };
-    if let Some(account) = state(app) {
+    if let Some(account) = app.state::<Account>() {
         account.lookup_result = Some(result);
     }
     Vec::new()

@@ -41,6 +41,34 @@ pub enum Screen {
     TwoFactor(TwoFactor),
 }
 
+/// A screen's state, found in `Screen` while that screen shows.
+pub trait ScreenState: Sized {
+    fn of(screen: &Screen) -> Option<&Self>;
+    fn of_mut(screen: &mut Screen) -> Option<&mut Self>;
+}
+
+macro_rules! screen_states {
+    ($($variant:ident),+) => {$(
+        impl ScreenState for $variant {
+            fn of(screen: &Screen) -> Option<&$variant> {
+                match screen {
+                    Screen::$variant(state) => Some(state),
+                    _ => None,
+                }
+            }
+
+            fn of_mut(screen: &mut Screen) -> Option<&mut $variant> {
+                match screen {
+                    Screen::$variant(state) => Some(state),
+                    _ => None,
+                }
+            }
+        }
+    )+};
+}
+
+screen_states!(SignIn, SignUp, Forgot, Reset, Account, Tokens, TwoFactor);
+
 /// Which screen, without its state: for titles, help and tests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ScreenId {
@@ -362,6 +390,12 @@ impl App {
     /// Whether keys go into a text field (then `?` is typed, not help).
     pub fn typing(&self) -> bool {
         self.screen.typing()
+    }
+
+    /// The state of screen `S` if it is the one showing: an answer from
+    /// the server can arrive after the user moved on.
+    pub fn state<S: ScreenState>(&mut self) -> Option<&mut S> {
+        S::of_mut(&mut self.screen)
     }
 
     /// Signed in (by sign-in or sign-up): on to the account. The sign-in

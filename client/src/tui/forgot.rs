@@ -6,41 +6,23 @@ use ratatui::layout::Rect;
 use ratatui::Frame;
 
 use super::app::{App, Command, Screen};
-use super::form::{Action, ButtonId, FieldId, Form};
+use super::form::{buttons, fields, Action, Form};
 use super::reset::Reset;
 use super::sign_in::SignIn;
 use super::view::{self, Hint};
 use crate::error::ClientError;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ForgotField {
-    Email,
-}
-
-impl FieldId for ForgotField {
-    fn label(self) -> &'static str {
-        "Email"
-    }
-
-    fn from_wire(name: &str) -> Option<ForgotField> {
-        (name == "email").then_some(ForgotField::Email)
+fields! {
+    pub enum ForgotField {
+        Email = ("Email", "email"),
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ForgotButton {
-    Send,
-    HaveLink,
-    Back,
-}
-
-impl ButtonId for ForgotButton {
-    fn label(self) -> &'static str {
-        match self {
-            ForgotButton::Send => "Send the reset email",
-            ForgotButton::HaveLink => "I have a reset link",
-            ForgotButton::Back => "Back to sign in",
-        }
+buttons! {
+    pub enum ForgotButton {
+        Send = "Send the reset email",
+        HaveLink = "I have a reset link",
+        Back = "Back to sign in",
     }
 }
 
@@ -76,15 +58,8 @@ impl Forgot {
     }
 }
 
-fn state(app: &mut App) -> Option<&mut Forgot> {
-    match &mut app.screen {
-        Screen::Forgot(state) => Some(state),
-        _ => None,
-    }
-}
-
 pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
-    let Some(state) = state(app) else {
+    let Some(state) = app.state::<Forgot>() else {
         return Vec::new();
     };
     let form = &mut state.form;
@@ -112,7 +87,7 @@ pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
 /// For the Forgot password screen only: elsewhere the answer is dropped.
 pub fn on_sent(app: &mut App, result: Result<MessageResponse, ClientError>) -> Vec<Command> {
     app.busy = None;
-    let Some(state) = state(app) else {
+    let Some(state) = app.state::<Forgot>() else {
         return Vec::new();
     };
     match result {
@@ -132,9 +107,7 @@ pub fn on_sent(app: &mut App, result: Result<MessageResponse, ClientError>) -> V
 }
 
 pub fn hints(app: &App) -> Vec<Hint> {
-    let mut hints = vec![("Tab/S-Tab", "move"), ("Enter", "select"), ("Esc", "back")];
-    hints.extend(view::global_hints(app));
-    hints
+    view::form_hints(app, "select", Some("back"))
 }
 
 pub fn view(state: &Forgot, app: &App, frame: &mut Frame, area: Rect) {

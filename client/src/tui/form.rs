@@ -40,6 +40,77 @@ pub trait ButtonId: Copy + PartialEq + std::fmt::Debug {
     fn label(self) -> &'static str;
 }
 
+/// Declares a form's field enum and its [`FieldId`]: for each field its
+/// label, its name on the wire (in a 422's errors; the one place that
+/// string is written) and `masked` for a secret.
+macro_rules! fields {
+    (
+        $(#[$meta:meta])*
+        $vis:vis enum $name:ident {
+            $($(#[$vmeta:meta])* $variant:ident = ($label:literal, $wire:literal $(, $masked:ident)?)),+ $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        $vis enum $name {
+            $($(#[$vmeta])* $variant),+
+        }
+
+        impl $crate::tui::form::FieldId for $name {
+            fn label(self) -> &'static str {
+                match self {
+                    $($name::$variant => $label),+
+                }
+            }
+
+            fn masked(self) -> bool {
+                match self {
+                    $($name::$variant => $crate::tui::form::fields!(@masked $($masked)?)),+
+                }
+            }
+
+            fn from_wire(name: &str) -> Option<$name> {
+                match name {
+                    $($wire => Some($name::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+    };
+    (@masked masked) => {
+        true
+    };
+    (@masked) => {
+        false
+    };
+}
+pub(crate) use fields;
+
+/// Declares a form's button enum and its [`ButtonId`]: each button's label.
+macro_rules! buttons {
+    (
+        $(#[$meta:meta])*
+        $vis:vis enum $name:ident {
+            $($(#[$vmeta:meta])* $variant:ident = $label:literal),+ $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        $vis enum $name {
+            $($(#[$vmeta])* $variant),+
+        }
+
+        impl $crate::tui::form::ButtonId for $name {
+            fn label(self) -> &'static str {
+                match self {
+                    $($name::$variant => $label),+
+                }
+            }
+        }
+    };
+}
+pub(crate) use buttons;
+
 /// One text field. The text and its cursor are a `tui_input::Input`: the
 /// editing keys every terminal app has, without an editor of our own.
 #[derive(Clone)]
@@ -524,43 +595,17 @@ mod tests {
     use super::*;
     use crate::tui::testing::*;
 
-    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    enum TestField {
-        Email,
-        Password,
-    }
-
-    impl FieldId for TestField {
-        fn label(self) -> &'static str {
-            match self {
-                TestField::Email => "Email",
-                TestField::Password => "Password",
-            }
-        }
-        fn masked(self) -> bool {
-            self == TestField::Password
-        }
-        fn from_wire(name: &str) -> Option<TestField> {
-            match name {
-                "email" => Some(TestField::Email),
-                "password" => Some(TestField::Password),
-                _ => None,
-            }
+    fields! {
+        enum TestField {
+            Email = ("Email", "email"),
+            Password = ("Password", "password", masked),
         }
     }
 
-    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    enum TestButton {
-        Go,
-        Back,
-    }
-
-    impl ButtonId for TestButton {
-        fn label(self) -> &'static str {
-            match self {
-                TestButton::Go => "Go",
-                TestButton::Back => "Back",
-            }
+    buttons! {
+        enum TestButton {
+            Go = "Go",
+            Back = "Back",
         }
     }
 

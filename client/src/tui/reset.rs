@@ -7,55 +7,25 @@ use ratatui::layout::Rect;
 use ratatui::Frame;
 
 use super::app::{describe, App, Command, Note, NoteKind, Screen, Secret};
-use super::form::{Action, ButtonId, FieldId, Form};
+use super::form::{buttons, fields, Action, Form};
 use super::sign_in::SignIn;
 use super::view::{self, Hint};
 use crate::api;
 use crate::error::ClientError;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ResetField {
-    /// The link from the email, or the token in it.
-    Token,
-    Password,
-    Confirm,
-}
-
-impl FieldId for ResetField {
-    fn label(self) -> &'static str {
-        match self {
-            ResetField::Token => "Link or token",
-            ResetField::Password => "New password",
-            ResetField::Confirm => "Confirm",
-        }
-    }
-
-    fn masked(self) -> bool {
-        true
-    }
-
-    fn from_wire(name: &str) -> Option<ResetField> {
-        match name {
-            "token" => Some(ResetField::Token),
-            "password" => Some(ResetField::Password),
-            "passwordConfirm" => Some(ResetField::Confirm),
-            _ => None,
-        }
+fields! {
+    pub enum ResetField {
+        /// The link from the email, or the token in it.
+        Token = ("Link or token", "token", masked),
+        Password = ("New password", "password", masked),
+        Confirm = ("Confirm", "passwordConfirm", masked),
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ResetButton {
-    Set,
-    Back,
-}
-
-impl ButtonId for ResetButton {
-    fn label(self) -> &'static str {
-        match self {
-            ResetButton::Set => "Set the new password",
-            ResetButton::Back => "Back to sign in",
-        }
+buttons! {
+    pub enum ResetButton {
+        Set = "Set the new password",
+        Back = "Back to sign in",
     }
 }
 
@@ -75,15 +45,8 @@ impl Default for Reset {
     }
 }
 
-fn state(app: &mut App) -> Option<&mut Reset> {
-    match &mut app.screen {
-        Screen::Reset(state) => Some(state),
-        _ => None,
-    }
-}
-
 pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
-    let Some(state) = state(app) else {
+    let Some(state) = app.state::<Reset>() else {
         return Vec::new();
     };
     match state.form.on_key(key) {
@@ -97,7 +60,7 @@ pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
 }
 
 fn submit(app: &mut App) -> Vec<Command> {
-    let Some(state) = state(app) else {
+    let Some(state) = app.state::<Reset>() else {
         return Vec::new();
     };
     let form = &mut state.form;
@@ -133,7 +96,7 @@ pub fn on_done(app: &mut App, result: Result<MessageResponse, ClientError>) -> V
             answer.message.trim_end_matches('.').to_owned() + "."
         )
     };
-    let Some(state) = state(app) else {
+    let Some(state) = app.state::<Reset>() else {
         if let Ok(answer) = result {
             app.info(done(answer));
         }
@@ -162,9 +125,7 @@ pub fn on_done(app: &mut App, result: Result<MessageResponse, ClientError>) -> V
 }
 
 pub fn hints(app: &App) -> Vec<Hint> {
-    let mut hints = vec![("Tab/S-Tab", "move"), ("Enter", "set"), ("Esc", "back")];
-    hints.extend(view::global_hints(app));
-    hints
+    view::form_hints(app, "set", Some("back"))
 }
 
 pub fn view(state: &Reset, app: &App, frame: &mut Frame, area: Rect) {

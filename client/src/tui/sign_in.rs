@@ -9,104 +9,45 @@ use ratatui::Frame;
 
 use super::app::{describe, App, Command, Screen, Secret};
 use super::forgot::Forgot;
-use super::form::{Action, ButtonId, FieldId, Form};
+use super::form::{buttons, fields, Action, Form};
 use super::reset::Reset;
 use super::sign_up::SignUp;
 use super::view::{self, Hint};
 use crate::api::SecondFactor;
 use crate::error::ClientError;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SignInField {
-    Email,
-    Password,
-}
-
-impl FieldId for SignInField {
-    fn label(self) -> &'static str {
-        match self {
-            SignInField::Email => "Email",
-            SignInField::Password => "Password",
-        }
-    }
-
-    fn masked(self) -> bool {
-        self == SignInField::Password
-    }
-
-    fn from_wire(name: &str) -> Option<SignInField> {
-        match name {
-            "email" => Some(SignInField::Email),
-            "password" => Some(SignInField::Password),
-            _ => None,
-        }
+fields! {
+    pub enum SignInField {
+        Email = ("Email", "email"),
+        Password = ("Password", "password", masked),
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SignInButton {
-    SignIn,
-    SignUp,
-    Forgot,
-    Reset,
-}
-
-impl ButtonId for SignInButton {
-    fn label(self) -> &'static str {
-        match self {
-            SignInButton::SignIn => "Sign in",
-            SignInButton::SignUp => "Create an account",
-            SignInButton::Forgot => "Forgot your password?",
-            SignInButton::Reset => "I have a reset link",
-        }
+buttons! {
+    pub enum SignInButton {
+        SignIn = "Sign in",
+        SignUp = "Create an account",
+        Forgot = "Forgot your password?",
+        Reset = "I have a reset link",
     }
 }
 
-/// The code step's one field: a code from the app, or a recovery code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CodeField {
-    Code,
-    /// Lasts until used: masked like a password.
-    RecoveryCode,
-}
-
-impl FieldId for CodeField {
-    fn label(self) -> &'static str {
-        match self {
-            CodeField::Code => "Code",
-            CodeField::RecoveryCode => "Recovery code",
-        }
-    }
-
-    fn masked(self) -> bool {
-        self == CodeField::RecoveryCode
-    }
-
-    fn from_wire(name: &str) -> Option<CodeField> {
-        match name {
-            "code" => Some(CodeField::Code),
-            "recoveryCode" => Some(CodeField::RecoveryCode),
-            _ => None,
-        }
+fields! {
+    /// The code step's one field: a code from the app, or a recovery code.
+    pub enum CodeField {
+        Code = ("Code", "code"),
+        /// Lasts until used: masked like a password.
+        RecoveryCode = ("Recovery code", "recoveryCode", masked),
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CodeButton {
-    SignIn,
-    /// From the app's code to a recovery code.
-    UseRecoveryCode,
-    /// And back.
-    UseAppCode,
-}
-
-impl ButtonId for CodeButton {
-    fn label(self) -> &'static str {
-        match self {
-            CodeButton::SignIn => "Sign in",
-            CodeButton::UseRecoveryCode => "Use a recovery code instead",
-            CodeButton::UseAppCode => "Use a code from the app instead",
-        }
+buttons! {
+    pub enum CodeButton {
+        SignIn = "Sign in",
+        /// From the app's code to a recovery code.
+        UseRecoveryCode = "Use a recovery code instead",
+        /// And back.
+        UseAppCode = "Use a code from the app instead",
     }
 }
 
@@ -220,17 +161,8 @@ impl Default for SignIn {
     }
 }
 
-/// The screen's state, if it is still the one showing (an answer can
-/// arrive after the user moved on).
-fn state(app: &mut App) -> Option<&mut SignIn> {
-    match &mut app.screen {
-        Screen::SignIn(state) => Some(state),
-        _ => None,
-    }
-}
-
 pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
-    let Some(state) = state(app) else {
+    let Some(state) = app.state::<SignIn>() else {
         return Vec::new();
     };
     if state.code.is_some() {
@@ -262,7 +194,7 @@ pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
 }
 
 fn submit(app: &mut App) -> Vec<Command> {
-    let Some(state) = state(app) else {
+    let Some(state) = app.state::<SignIn>() else {
         return Vec::new();
     };
     let form = &mut state.form;
@@ -274,18 +206,21 @@ fn submit(app: &mut App) -> Vec<Command> {
     app.start("Signing in", command)
 }
 
+/// On to the account, by either step.
+fn welcome(app: &mut App, user: User) -> Vec<Command> {
+    let greeting = format!("Signed in as {} {}.", user.first_name, user.last_name);
+    app.signed_in(user, greeting)
+}
+
 /// A success signs in wherever the user went meanwhile (the session is
 /// real); a refusal is for the Sign in screen only.
 pub fn on_signed_in(app: &mut App, result: Result<User, ClientError>) -> Vec<Command> {
     app.busy = None;
     let error = match result {
-        Ok(user) => {
-            let greeting = format!("Signed in as {} {}.", user.first_name, user.last_name);
-            return app.signed_in(user, greeting);
-        }
+        Ok(user) => return welcome(app, user),
         Err(error) => error,
     };
-    let Some(state) = state(app) else {
+    let Some(state) = app.state::<SignIn>() else {
         return Vec::new();
     };
     let note = match state.form.apply_field_errors(&error) {
@@ -308,7 +243,7 @@ pub fn on_signed_in(app: &mut App, result: Result<User, ClientError>) -> Vec<Com
 /// password is not needed any more: forgotten.
 pub fn on_code_required(app: &mut App, mfa_token: Secret) -> Vec<Command> {
     app.busy = None;
-    let Some(state) = state(app) else {
+    let Some(state) = app.state::<SignIn>() else {
         return Vec::new();
     };
     state.form.clear_secrets();
@@ -318,7 +253,7 @@ pub fn on_code_required(app: &mut App, mfa_token: Secret) -> Vec<Command> {
 }
 
 fn on_code_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
-    let Some(state) = state(app) else {
+    let Some(state) = app.state::<SignIn>() else {
         return Vec::new();
     };
     let Some(step) = &mut state.code else {
@@ -341,7 +276,7 @@ fn on_code_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
 }
 
 fn submit_code(app: &mut App) -> Vec<Command> {
-    let Some(step) = state(app).and_then(|state| state.code.as_mut()) else {
+    let Some(step) = app.state::<SignIn>().and_then(|state| state.code.as_mut()) else {
         return Vec::new();
     };
     step.form.clear_errors();
@@ -364,13 +299,10 @@ fn submit_code(app: &mut App) -> Vec<Command> {
 pub fn on_second_factor_checked(app: &mut App, result: Result<User, ClientError>) -> Vec<Command> {
     app.busy = None;
     let error = match result {
-        Ok(user) => {
-            let greeting = format!("Signed in as {} {}.", user.first_name, user.last_name);
-            return app.signed_in(user, greeting);
-        }
+        Ok(user) => return welcome(app, user),
         Err(error) => error,
     };
-    let Some(state) = state(app) else {
+    let Some(state) = app.state::<SignIn>() else {
         return Vec::new();
     };
     match error.server_code() {
@@ -401,12 +333,8 @@ pub fn on_second_factor_checked(app: &mut App, result: Result<User, ClientError>
 }
 
 pub fn hints(state: &SignIn, app: &App) -> Vec<Hint> {
-    let mut hints = vec![("Tab/S-Tab", "move"), ("Enter", "select")];
-    if state.code.is_some() {
-        hints.push(("Esc", "back to the password"));
-    }
-    hints.extend(view::global_hints(app));
-    hints
+    let esc = state.code.as_ref().map(|_| "back to the password");
+    view::form_hints(app, "select", esc)
 }
 
 pub fn view(state: &SignIn, app: &App, frame: &mut Frame, area: Rect) {

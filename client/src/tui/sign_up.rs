@@ -8,59 +8,25 @@ use ratatui::layout::Rect;
 use ratatui::Frame;
 
 use super::app::{App, Command, Screen, Secret};
-use super::form::{Action, ButtonId, FieldId, Form};
+use super::form::{buttons, fields, Action, Form};
 use super::sign_in::SignIn;
 use super::view::{self, Hint};
 use crate::error::ClientError;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SignUpField {
-    FirstName,
-    LastName,
-    Email,
-    Password,
-    Confirm,
-}
-
-impl FieldId for SignUpField {
-    fn label(self) -> &'static str {
-        match self {
-            SignUpField::FirstName => "First name",
-            SignUpField::LastName => "Last name",
-            SignUpField::Email => "Email",
-            SignUpField::Password => "Password",
-            SignUpField::Confirm => "Confirm",
-        }
-    }
-
-    fn masked(self) -> bool {
-        matches!(self, SignUpField::Password | SignUpField::Confirm)
-    }
-
-    fn from_wire(name: &str) -> Option<SignUpField> {
-        match name {
-            "firstName" => Some(SignUpField::FirstName),
-            "lastName" => Some(SignUpField::LastName),
-            "email" => Some(SignUpField::Email),
-            "password" => Some(SignUpField::Password),
-            "passwordConfirm" => Some(SignUpField::Confirm),
-            _ => None,
-        }
+fields! {
+    pub enum SignUpField {
+        FirstName = ("First name", "firstName"),
+        LastName = ("Last name", "lastName"),
+        Email = ("Email", "email"),
+        Password = ("Password", "password", masked),
+        Confirm = ("Confirm", "passwordConfirm", masked),
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SignUpButton {
-    Create,
-    Back,
-}
-
-impl ButtonId for SignUpButton {
-    fn label(self) -> &'static str {
-        match self {
-            SignUpButton::Create => "Create the account",
-            SignUpButton::Back => "Back to sign in",
-        }
+buttons! {
+    pub enum SignUpButton {
+        Create = "Create the account",
+        Back = "Back to sign in",
     }
 }
 
@@ -90,15 +56,8 @@ impl SignUp {
     }
 }
 
-fn state(app: &mut App) -> Option<&mut SignUp> {
-    match &mut app.screen {
-        Screen::SignUp(state) => Some(state),
-        _ => None,
-    }
-}
-
 pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
-    let Some(state) = state(app) else {
+    let Some(state) = app.state::<SignUp>() else {
         return Vec::new();
     };
     match state.form.on_key(key) {
@@ -113,7 +72,7 @@ pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
 }
 
 fn submit(app: &mut App) -> Vec<Command> {
-    let Some(state) = state(app) else {
+    let Some(state) = app.state::<SignUp>() else {
         return Vec::new();
     };
     let form = &mut state.form;
@@ -139,7 +98,10 @@ pub fn on_signed_up(app: &mut App, result: Result<User, ClientError>) -> Vec<Com
             app.signed_in(user, greeting)
         }
         Err(error) => {
-            if let Some(note) = state(app).and_then(|state| state.form.take_error(&error)) {
+            if let Some(note) = app
+                .state::<SignUp>()
+                .and_then(|state| state.form.take_error(&error))
+            {
                 app.error(note);
             }
             Vec::new()
@@ -148,9 +110,7 @@ pub fn on_signed_up(app: &mut App, result: Result<User, ClientError>) -> Vec<Com
 }
 
 pub fn hints(app: &App) -> Vec<Hint> {
-    let mut hints = vec![("Tab/S-Tab", "move"), ("Enter", "create"), ("Esc", "back")];
-    hints.extend(view::global_hints(app));
-    hints
+    view::form_hints(app, "create", Some("back"))
 }
 
 pub fn view(state: &SignUp, app: &App, frame: &mut Frame, area: Rect) {

@@ -8,7 +8,7 @@ use ratatui::Terminal;
 use time::OffsetDateTime;
 
 use super::account::Account;
-use super::app::{update, AccountData, App, Message, Screen, ScreenId};
+use super::app::{update, AccountData, App, Message, Screen, ScreenId, ScreenState};
 use super::forgot::Forgot;
 use super::reset::Reset;
 use super::sign_in::SignIn;
@@ -102,32 +102,26 @@ pub fn fresh_screen(app: &App, screen: ScreenId) -> Screen {
 /// The state of the screen showing, for the tests' asserts; panics on
 /// another screen.
 macro_rules! screen_state {
-    ($get:ident, $get_mut:ident, $variant:ident, $type:ty) => {
+    ($get:ident, $get_mut:ident, $type:ty) => {
         #[track_caller]
         pub fn $get(&self) -> &$type {
-            match &self.screen {
-                Screen::$variant(state) => state,
-                other => panic!("not on {}: {:?}", stringify!($variant), other.id()),
-            }
+            <$type>::of(&self.screen).expect(stringify!($type))
         }
 
         #[track_caller]
         pub fn $get_mut(&mut self) -> &mut $type {
-            match &mut self.screen {
-                Screen::$variant(state) => state,
-                other => panic!("not on {}: {:?}", stringify!($variant), other.id()),
-            }
+            <$type>::of_mut(&mut self.screen).expect(stringify!($type))
         }
     };
 }
 
 impl App {
-    screen_state!(sign_in, sign_in_mut, SignIn, SignIn);
-    screen_state!(sign_up, sign_up_mut, SignUp, SignUp);
-    screen_state!(forgot, forgot_mut, Forgot, Forgot);
-    screen_state!(reset, reset_mut, Reset, Reset);
-    screen_state!(tokens, tokens_mut, Tokens, Tokens);
-    screen_state!(two_factor, two_factor_mut, TwoFactor, TwoFactor);
+    screen_state!(sign_in, sign_in_mut, SignIn);
+    screen_state!(sign_up, sign_up_mut, SignUp);
+    screen_state!(forgot, forgot_mut, Forgot);
+    screen_state!(reset, reset_mut, Reset);
+    screen_state!(tokens, tokens_mut, Tokens);
+    screen_state!(two_factor, two_factor_mut, TwoFactor);
 
     /// The account shown, or behind a panel.
     #[track_caller]

@@ -18,7 +18,7 @@ use time::OffsetDateTime;
 use super::account::{when, Account};
 use super::app::{self, App, Command, Screen, Secret};
 use super::confirm::Confirm;
-use super::form::{Action, ButtonId, FieldId, Form};
+use super::form::{buttons, fields, Action, Form};
 use super::status::shorten;
 use super::view::{self, wrap_words, Hint};
 use crate::display::escape;
@@ -59,50 +59,20 @@ pub enum Mode {
     Shown(ShownToken),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenField {
-    Name,
-    /// Like `30d`; empty: the server's default.
-    ExpiresIn,
-    /// Only once the server asked for a second factor.
-    Code,
-}
-
-impl FieldId for TokenField {
-    fn label(self) -> &'static str {
-        match self {
-            TokenField::Name => "Name",
-            TokenField::ExpiresIn => "Expires in",
-            TokenField::Code => "Code",
-        }
-    }
-
-    fn masked(self) -> bool {
-        self == TokenField::Code
-    }
-
-    fn from_wire(name: &str) -> Option<TokenField> {
-        match name {
-            "name" => Some(TokenField::Name),
-            "expiresIn" => Some(TokenField::ExpiresIn),
-            "code" => Some(TokenField::Code),
-            _ => None,
-        }
+fields! {
+    pub enum TokenField {
+        Name = ("Name", "name"),
+        /// Like `30d`; empty: the server's default.
+        ExpiresIn = ("Expires in", "expiresIn"),
+        /// Only once the server asked for a second factor.
+        Code = ("Code", "code", masked),
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenButton {
-    Create,
-    Cancel,
-}
-
-impl ButtonId for TokenButton {
-    fn label(self) -> &'static str {
-        match self {
-            TokenButton::Create => "Create the token",
-            TokenButton::Cancel => "Cancel",
-        }
+buttons! {
+    pub enum TokenButton {
+        Create = "Create the token",
+        Cancel = "Cancel",
     }
 }
 
@@ -264,19 +234,10 @@ fn submit(app: &mut App) -> Vec<Command> {
     app.start("Creating the token", command)
 }
 
-/// The panel's state, if it is still the one showing: its answers are
-/// dropped once the user went back to Account.
-fn state(app: &mut App) -> Option<&mut Tokens> {
-    match &mut app.screen {
-        Screen::Tokens(state) => Some(state),
-        _ => None,
-    }
-}
-
 /// The session ended (then Sign in) or the panel was left: either way the
 /// answer has nowhere to go.
 fn gone(app: &mut App, error: Option<&ClientError>) -> bool {
-    error.is_some_and(|error| app::session_over(app, error)) || state(app).is_none()
+    error.is_some_and(|error| app::session_over(app, error)) || app.state::<Tokens>().is_none()
 }
 
 pub fn on_loaded(app: &mut App, result: Result<Vec<PersonalToken>, ClientError>) -> Vec<Command> {

@@ -16,7 +16,7 @@ use ratatui::Frame;
 use super::account::Account;
 use super::app::{self, App, Command, Screen, Secret};
 use super::confirm::Confirm;
-use super::form::{Action, ButtonId, FieldId, Form};
+use super::form::{buttons, fields, Action, Form};
 use super::view::{self, wrap_words, Hint};
 use crate::display::escape;
 use crate::error::ClientError;
@@ -73,52 +73,22 @@ pub struct Enrolment {
     pub uri: Secret,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TwoFactorField {
-    /// The current password.
-    Password,
-    /// A code from the authenticator app (turning off: or a recovery code).
-    Code,
-}
-
-impl FieldId for TwoFactorField {
-    fn label(self) -> &'static str {
-        match self {
-            TwoFactorField::Password => "Password",
-            TwoFactorField::Code => "Code",
-        }
-    }
-
-    fn masked(self) -> bool {
-        self == TwoFactorField::Password
-    }
-
-    fn from_wire(name: &str) -> Option<TwoFactorField> {
-        match name {
-            "currentPassword" => Some(TwoFactorField::Password),
-            "code" => Some(TwoFactorField::Code),
-            _ => None,
-        }
+fields! {
+    pub enum TwoFactorField {
+        /// The current password.
+        Password = ("Password", "currentPassword", masked),
+        /// A code from the authenticator app (turning off: or a recovery code).
+        Code = ("Code", "code"),
     }
 }
 
-/// Each of the panel's forms has one button: its action.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TwoFactorButton {
-    Continue,
-    TurnOn,
-    MakeCodes,
-    TurnOff,
-}
-
-impl ButtonId for TwoFactorButton {
-    fn label(self) -> &'static str {
-        match self {
-            TwoFactorButton::Continue => "Continue",
-            TwoFactorButton::TurnOn => "Turn on",
-            TwoFactorButton::MakeCodes => "Make new recovery codes",
-            TwoFactorButton::TurnOff => "Turn off",
-        }
+buttons! {
+    /// Each of the panel's forms has one button: its action.
+    pub enum TwoFactorButton {
+        Continue = "Continue",
+        TurnOn = "Turn on",
+        MakeCodes = "Make new recovery codes",
+        TurnOff = "Turn off",
     }
 }
 

@@ -139,6 +139,15 @@ pub fn global_hints(app: &App) -> Vec<Hint> {
     vec![(help, "help"), ("Ctrl-C", "quit")]
 }
 
+/// A form screen's keys: move, Enter (`enter`), Esc (`esc`, if it does
+/// anything), then the global ones.
+pub fn form_hints(app: &App, enter: &'static str, esc: Option<&'static str>) -> Vec<Hint> {
+    let mut hints = vec![("Tab/S-Tab", "move"), ("Enter", enter)];
+    hints.extend(esc.map(|what| ("Esc", what)));
+    hints.extend(global_hints(app));
+    hints
+}
+
 /// Lays the hints out in as few lines as `width` allows, never splitting one.
 pub fn footer_lines(hints: &[Hint], width: u16) -> Vec<Line<'static>> {
     let width = width as usize;
