@@ -72,7 +72,8 @@ pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
             app.start("Asking for a reset email", command)
         }
         Some(Action::Press(ForgotButton::HaveLink)) => {
-            app.go(Screen::Reset(Reset::default()));
+            let email = form.value(ForgotField::Email).to_owned();
+            app.go(Screen::Reset(Reset::with_email(&email)));
             Vec::new()
         }
         Some(Action::Press(ForgotButton::Back) | Action::Back) => {

@@ -8,7 +8,7 @@ use ratatui::Frame;
 
 use super::app::{describe, App, Command, Note, NoteKind, Screen, Secret};
 use super::form::{buttons, fields, Action, Form};
-use super::sign_in::SignIn;
+use super::sign_in::{SignIn, SignInField};
 use super::view::{self, Hint};
 use crate::api;
 use crate::error::ClientError;
@@ -32,6 +32,8 @@ buttons! {
 #[derive(Debug, Clone)]
 pub struct Reset {
     pub form: Form<ResetField, ResetButton>,
+    /// The email typed on the way here, for Sign in on the way back.
+    pub email: String,
 }
 
 impl Default for Reset {
@@ -41,6 +43,17 @@ impl Default for Reset {
                 &[ResetField::Token, ResetField::Password, ResetField::Confirm],
                 &[ResetButton::Set, ResetButton::Back],
             ),
+            email: String::new(),
+        }
+    }
+}
+
+impl Reset {
+    /// From Sign in or Forgot password, keeping the email typed there.
+    pub fn with_email(email: &str) -> Reset {
+        Reset {
+            email: email.to_owned(),
+            ..Reset::default()
         }
     }
 }
@@ -52,7 +65,8 @@ pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
     match state.form.on_key(key) {
         Some(Action::Submit | Action::Press(ResetButton::Set)) => submit(app),
         Some(Action::Press(ResetButton::Back) | Action::Back) => {
-            app.go(Screen::SignIn(SignIn::default()));
+            let sign_in = SignIn::with_email(&state.email);
+            app.go(Screen::SignIn(sign_in));
             Vec::new()
         }
         None => Vec::new(),
@@ -106,10 +120,17 @@ pub fn on_done(app: &mut App, result: Result<MessageResponse, ClientError>) -> V
         Ok(answer) => {
             // Every session ended with the reset, this one included; the
             // secrets typed here go with the screen.
+            let email = std::mem::take(&mut state.email);
             app.signed_out(Note {
                 kind: NoteKind::Info,
                 text: done(answer),
             });
+            // Nobody was signed in: the email typed before is the one.
+            if let Some(sign_in) = app.state::<SignIn>() {
+                if sign_in.form.value(SignInField::Email).is_empty() {
+                    sign_in.form.set_value(SignInField::Email, &email);
+                }
+            }
         }
         Err(error) if error.server_code() == Some(ErrorCode::InvalidResetToken) => {
             state.form.set_error(ResetField::Token, describe(&error));
@@ -245,6 +266,7 @@ mod tests {
         );
         // The Reset screen went, the secrets with it: a new one is empty.
         assert_eq!(app.sign_in().form.value(SignInField::Password), "");
+        assert_eq!(app.sign_in().form.value(SignInField::Email), "");
         app.sign_in_mut().form.focus_button(SignInButton::Reset);
         update(&mut app, key(KeyCode::Enter));
         assert_eq!(app.reset().form.value(ResetField::Token), "");
@@ -256,6 +278,20 @@ mod tests {
         let mut app = reset_app();
         update(&mut app, key(KeyCode::Esc));
         assert_eq!(app.screen.id(), ScreenId::SignIn);
+    }
+
+    #[test]
+    fn the_email_typed_before_comes_back_to_sign_in() {
+        let mut app = signed_out_app();
+        type_text(&mut app, "ada@example.com");
+        app.sign_in_mut().form.focus_button(SignInButton::Reset);
+        update(&mut app, key(KeyCode::Enter));
+        update(&mut app, key(KeyCode::Esc));
+        assert_eq!(
+            app.sign_in().form.value(SignInField::Email),
+            "ada@example.com"
+        );
+        assert!(app.sign_in().form.is_focused(SignInField::Password));
     }
 
     #[test]

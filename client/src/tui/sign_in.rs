@@ -182,7 +182,7 @@ pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
             Vec::new()
         }
         Some(Action::Press(SignInButton::Reset)) => {
-            app.go(Screen::Reset(Reset::default()));
+            app.go(Screen::Reset(Reset::with_email(&email)));
             Vec::new()
         }
         Some(Action::Back) => {
