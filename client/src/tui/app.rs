@@ -467,6 +467,10 @@ pub fn session_over(app: &mut App, error: &ClientError) -> bool {
     }
 }
 
+/// An answer can arrive after the user left the screen that asked: each
+/// handler applies it only to its screen if that one still shows, and
+/// drops it otherwise, except what holds wherever the user is (a sign-in
+/// that worked, an ended session, the account behind a panel).
 pub fn update(app: &mut App, message: Message) -> Vec<Command> {
     match message {
         Message::Key(key) => on_key(app, key),
