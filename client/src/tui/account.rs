@@ -9,11 +9,12 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, List, ListItem, ListState, Paragraph};
 use ratatui::Frame;
 
-use super::app::{self, AccountData, App, Command, Note, NoteKind};
+use super::app::{self, AccountData, App, Command, Note, NoteKind, Screen};
 use super::confirm::Confirm;
 use super::form::{marked_lines, Field, LABEL_WIDTH};
 use super::status::shorten;
-use super::two_factor;
+use super::tokens::Tokens;
+use super::two_factor::{self, TwoFactor};
 use super::view::{self, Hint};
 use crate::api::LogoutOutcome;
 use crate::display::escape;
@@ -48,7 +49,7 @@ impl Default for Account {
             sessions: Vec::new(),
             selected: 0,
             focus: AccountFocus::Sessions,
-            lookup: Field::text("User id", "id"),
+            lookup: Field::text("User id"),
             lookup_result: None,
         }
     }
@@ -85,14 +86,17 @@ impl Account {
 }
 
 pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
-    match app.account.focus {
-        AccountFocus::LookUp => on_lookup_key(app, key),
-        AccountFocus::Sessions => on_command_key(app, key),
+    match app.state::<Account>().map(|account| account.focus) {
+        Some(AccountFocus::LookUp) => on_lookup_key(app, key),
+        Some(AccountFocus::Sessions) => on_command_key(app, key),
+        None => Vec::new(),
     }
 }
 
 fn on_lookup_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
-    let account = &mut app.account;
+    let Some(account) = app.state::<Account>() else {
+        return Vec::new();
+    };
     match key.code {
         KeyCode::Tab | KeyCode::BackTab | KeyCode::Esc => {
             account.focus = AccountFocus::Sessions;
@@ -114,8 +118,20 @@ fn on_lookup_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
     }
 }
 
+/// What `s` and `a` say with a credential from the environment: it is not
+/// this app's to end, and signing in would be refused while it is set.
+pub fn env_sign_out_note(variable: &str) -> String {
+    format!(
+        "Signed in with {variable} from the environment: nothing to sign out here; \
+         unset it to sign in with a password."
+    )
+}
+
 fn on_command_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
-    let account = &mut app.account;
+    // The screen's field only: the dialogs and the message line are the app's.
+    let Screen::Account(account) = &mut app.screen else {
+        return Vec::new();
+    };
     match key.code {
         KeyCode::Char('r') => app.start("Refreshing", Command::LoadAccount),
         KeyCode::Down | KeyCode::Char('j') => {
@@ -140,6 +156,11 @@ fn on_command_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
             }
             Vec::new()
         }
+        KeyCode::Char('s' | 'a') if app.env_credential.is_some() => {
+            let note = env_sign_out_note(app.env_credential.unwrap_or_default());
+            app.info(note);
+            Vec::new()
+        }
         KeyCode::Char('s') => app.start("Signing out", Command::SignOut { all: false }),
         KeyCode::Char('a') => {
             let email = account
@@ -154,8 +175,14 @@ fn on_command_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
             account.focus = AccountFocus::LookUp;
             Vec::new()
         }
-        KeyCode::Char('t') => super::tokens::open(app),
-        KeyCode::Char('2') => two_factor::open(app),
+        KeyCode::Char('t') => {
+            let panel = Tokens::new(std::mem::take(account));
+            super::tokens::open(app, panel)
+        }
+        KeyCode::Char('2') => {
+            let panel = TwoFactor::new(std::mem::take(account));
+            two_factor::open(app, panel)
+        }
         KeyCode::Char('q') => vec![Command::Quit],
         KeyCode::Esc => {
             app.note = None;
@@ -165,12 +192,16 @@ fn on_command_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
     }
 }
 
+/// The profile and sessions go to the account, on Account or behind one
+/// of its panels; signed out meanwhile, they are dropped.
 pub fn on_loaded(app: &mut App, result: Result<AccountData, ClientError>) -> Vec<Command> {
     app.busy = None;
     match result {
         Ok(data) => {
-            app.account.user = Some(data.user);
-            app.account.set_sessions(data.sessions);
+            if let Some(account) = app.screen.account_mut() {
+                account.user = Some(data.user);
+                account.set_sessions(data.sessions);
+            }
         }
         Err(error) => {
             if !app::session_over(app, &error) {
@@ -181,18 +212,23 @@ pub fn on_loaded(app: &mut App, result: Result<AccountData, ClientError>) -> Vec
     Vec::new()
 }
 
+/// For the look-up box on Account; dropped once the user left it.
 pub fn on_looked_up(app: &mut App, result: Result<UserView, ClientError>) -> Vec<Command> {
     app.busy = None;
-    match result {
-        Ok(user) => app.account.lookup_result = Some(Ok(user)),
+    let result = match result {
+        Ok(user) => Ok(user),
         Err(error) if error.server_code() == Some(ErrorCode::UserNotFound) => {
-            app.account.lookup_result = Some(Err(app::describe(&error)));
+            Err(app::describe(&error))
         }
         Err(error) => {
             if !app::session_over(app, &error) {
                 app.show_error(&error);
             }
+            return Vec::new();
         }
+    };
+    if let Some(account) = app.state::<Account>() {
+        account.lookup_result = Some(result);
     }
     Vec::new()
 }
@@ -258,8 +294,8 @@ pub fn on_signed_out(
     Vec::new()
 }
 
-pub fn hints(app: &App) -> Vec<Hint> {
-    let mut hints = match app.account.focus {
+pub fn hints(account: &Account, app: &App) -> Vec<Hint> {
+    let mut hints = match account.focus {
         AccountFocus::Sessions => vec![
             ("r", "refresh"),
             ("↑↓", "select"),
@@ -312,8 +348,7 @@ fn session_line(session: &SessionInfo, width: usize) -> Line<'static> {
     ])
 }
 
-pub fn view(app: &App, frame: &mut Frame, area: Rect) {
-    let account = &app.account;
+pub fn view(account: &Account, app: &App, frame: &mut Frame, area: Rect) {
     // The look-up box grows with its message: a long one wraps, up to
     // four rows, instead of being cut at the window's edge.
     let message_width = area.width.saturating_sub(2 + LABEL_WIDTH) as usize;
@@ -391,12 +426,15 @@ pub fn view(app: &App, frame: &mut Frame, area: Rect) {
     if !lookup_focused && field.value().is_empty() {
         field.set_value("(Tab to type one)");
     }
-    let form = super::form::Form {
-        fields: vec![field],
-        buttons: Vec::new(),
-        focus: if lookup_focused { 0 } else { usize::MAX },
-    };
-    form.render(frame, inner, view::cursor_allowed(app));
+    if inner.height > 1 {
+        field.render(
+            frame,
+            inner,
+            inner.y,
+            lookup_focused,
+            view::cursor_allowed(app),
+        );
+    }
     if account.lookup.error.is_none() {
         for (row, line) in result_lines.into_iter().enumerate() {
             let y = inner.y + 1 + row as u16;
@@ -458,7 +496,9 @@ fn lookup_result_lines(account: &Account, width: usize) -> Vec<Line<'static>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tui::app::{update, Message, Screen};
+    use crate::tui::app::ScreenId;
+    use crate::tui::app::{update, Message};
+    use crate::tui::sign_in::SignInField;
     use crate::tui::testing::*;
 
     #[test]
@@ -472,7 +512,7 @@ mod tests {
         data.sessions.truncate(1);
         update(&mut app, Message::AccountLoaded(Ok(data)));
         assert!(app.busy.is_none());
-        assert_eq!(app.account.sessions.len(), 1);
+        assert_eq!(app.account().sessions.len(), 1);
     }
 
     #[test]
@@ -480,10 +520,10 @@ mod tests {
         let mut app = account_app();
         update(&mut app, key(KeyCode::Down));
         update(&mut app, key(KeyCode::Down));
-        assert_eq!(app.account.selected, 1);
+        assert_eq!(app.account().selected, 1);
         update(&mut app, key(KeyCode::Up));
         update(&mut app, key(KeyCode::Up));
-        assert_eq!(app.account.selected, 0);
+        assert_eq!(app.account().selected, 0);
     }
 
     #[test]
@@ -525,10 +565,36 @@ mod tests {
                 result: Ok(LogoutOutcome::Ended),
             },
         );
-        assert_eq!(app.screen, Screen::SignIn);
+        assert_eq!(app.screen.id(), ScreenId::SignIn);
         assert_eq!(app.note.as_ref().unwrap().text, "Signed out.");
-        assert!(app.account.user.is_none());
-        assert_eq!(app.sign_in.form.value("email"), "ada@example.com");
+        // The account went with its screen.
+        assert!(app.screen.account().is_none());
+        assert_eq!(
+            app.sign_in().form.value(SignInField::Email),
+            "ada@example.com"
+        );
+    }
+
+    #[test]
+    fn with_a_credential_from_the_environment_sign_out_says_why_not() {
+        let mut app = account_app();
+        app.env_credential = Some(crate::api::API_TOKEN_ENV);
+        for c in ['s', 'a'] {
+            assert!(update(&mut app, key(KeyCode::Char(c))).is_empty());
+            assert_eq!(app.screen.id(), ScreenId::Account);
+            assert!(app.confirm.is_none());
+            let note = app.note.clone().unwrap();
+            assert_eq!(note.kind, NoteKind::Info);
+            assert_eq!(
+                note.text,
+                "Signed in with GATEPASS_API_TOKEN from the environment: nothing to sign \
+                 out here; unset it to sign in with a password."
+            );
+        }
+        assert_contains(
+            &render(&app, 80, 24),
+            "GATEPASS_API_TOKEN from the environment",
+        );
     }
 
     #[test]
@@ -539,7 +605,7 @@ mod tests {
         // n cancels.
         assert!(update(&mut app, key(KeyCode::Char('n'))).is_empty());
         assert!(app.confirm.is_none());
-        assert_eq!(app.screen, Screen::Account);
+        assert_eq!(app.screen.id(), ScreenId::Account);
         // Enter confirms.
         update(&mut app, key(KeyCode::Char('a')));
         let commands = update(&mut app, key(KeyCode::Enter));
@@ -551,7 +617,7 @@ mod tests {
                 result: Ok(LogoutOutcome::Ended),
             },
         );
-        assert_eq!(app.screen, Screen::SignIn);
+        assert_eq!(app.screen.id(), ScreenId::SignIn);
         assert_eq!(
             app.note.as_ref().unwrap().text,
             "Signed out of every device."
@@ -569,7 +635,7 @@ mod tests {
                 result: Err(unreachable()),
             },
         );
-        assert_eq!(app.screen, Screen::SignIn);
+        assert_eq!(app.screen.id(), ScreenId::SignIn);
         let note = app.note.unwrap();
         assert_eq!(note.kind, NoteKind::Error);
         assert!(note.text.contains("the server was not told"));
@@ -583,17 +649,17 @@ mod tests {
         assert!(app.typing());
         // Command keys are text here.
         type_text(&mut app, "sq");
-        assert_eq!(app.account.lookup.value(), "sq");
-        assert_eq!(app.screen, Screen::Account);
+        assert_eq!(app.account().lookup.value(), "sq");
+        assert_eq!(app.screen.id(), ScreenId::Account);
         update(&mut app, ctrl_key_message('u'));
         // An empty id is caught here.
         assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
-        assert!(app.account.lookup.error.is_some());
+        assert!(app.account().lookup.error.is_some());
         type_text(&mut app, "1234");
         let commands = update(&mut app, key(KeyCode::Enter));
         assert_eq!(commands, vec![Command::LookUp { id: "1234".into() }]);
         update(&mut app, Message::LookedUp(Ok(UserView::Full(ada()))));
-        assert_eq!(app.account.lookup_result, Some(Ok(UserView::Full(ada()))));
+        assert_eq!(app.account().lookup_result, Some(Ok(UserView::Full(ada()))));
         update(&mut app, key(KeyCode::Esc));
         assert!(!app.typing());
     }
@@ -601,7 +667,7 @@ mod tests {
     #[test]
     fn another_users_profile_is_shown_without_an_email() {
         let mut app = account_app();
-        app.account.focus = AccountFocus::LookUp;
+        app.account_mut().focus = AccountFocus::LookUp;
         type_text(&mut app, "someone");
         update(&mut app, key(KeyCode::Enter));
         let bob = gatepass_common::PublicProfile {
@@ -619,13 +685,13 @@ mod tests {
     #[test]
     fn an_unknown_user_is_said_in_the_look_up_box() {
         let mut app = account_app();
-        app.account.focus = AccountFocus::LookUp;
+        app.account_mut().focus = AccountFocus::LookUp;
         type_text(&mut app, "nope");
         update(&mut app, key(KeyCode::Enter));
         let error = refusal(404, ErrorCode::UserNotFound, "No user with that id");
         update(&mut app, Message::LookedUp(Err(error)));
         assert_eq!(
-            app.account.lookup_result,
+            app.account().lookup_result,
             Some(Err("No user with that id".to_owned()))
         );
         let screen = render(&app, 80, 24);
@@ -635,7 +701,7 @@ mod tests {
     #[test]
     fn a_long_look_up_answer_wraps_in_a_taller_box() {
         let mut app = account_app();
-        app.account.focus = AccountFocus::LookUp;
+        app.account_mut().focus = AccountFocus::LookUp;
         type_text(&mut app, "nope");
         update(&mut app, key(KeyCode::Enter));
         let long = "No user with that id; ids are the long ones that \
@@ -656,7 +722,7 @@ mod tests {
             feedback: "Session revoked".into(),
         });
         update(&mut app, Message::AccountLoaded(Err(error)));
-        assert_eq!(app.screen, Screen::SignIn);
+        assert_eq!(app.screen.id(), ScreenId::SignIn);
         assert!(app.note.unwrap().text.contains("Session revoked"));
     }
 

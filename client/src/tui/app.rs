@@ -7,28 +7,141 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use gatepass_common::{MessageResponse, PersonalToken, SessionInfo, User, UserView};
 use time::OffsetDateTime;
 
+use super::account::{self, Account};
 use super::confirm::{self, Confirm};
+use super::forgot::{self, Forgot};
+use super::help;
+use super::reset::{self, Reset};
+use super::sign_in::{self, SignIn};
+use super::sign_up::{self, SignUp};
 use super::status::StatusInfo;
-use super::{account, forgot, help, reset, sign_in, sign_up, tokens, two_factor};
+use super::tokens::{self, Tokens};
+use super::two_factor::{self, TwoFactor};
 use crate::api::{LogoutOutcome, SecondFactor};
 use crate::error::{AuthRequired, ClientError};
 
-/// Which screen is showing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which screen is showing, with its state: a screen's state lives and
+/// goes with it, and a screen opens another by building that one's state.
+#[derive(Debug)]
 pub enum Screen {
     /// The first moments: reading the stored session and asking the server
     /// whether it still holds.
+    Starting,
+    SignIn(SignIn),
+    SignUp(SignUp),
+    Forgot(Forgot),
+    Reset(Reset),
+    Account(Account),
+    /// Account → t: personal access tokens (tokens.rs); holds the account
+    /// to return to.
+    Tokens(Tokens),
+    /// Account → Two-factor: the second factor's state, enrolment, new
+    /// recovery codes, turning it off (issue 17); holds the account to
+    /// return to.
+    TwoFactor(TwoFactor),
+}
+
+/// A screen's state, found in `Screen` while that screen shows.
+pub trait ScreenState: Sized {
+    fn of(screen: &Screen) -> Option<&Self>;
+    fn of_mut(screen: &mut Screen) -> Option<&mut Self>;
+}
+
+macro_rules! screen_states {
+    ($($variant:ident),+) => {$(
+        impl ScreenState for $variant {
+            fn of(screen: &Screen) -> Option<&$variant> {
+                match screen {
+                    Screen::$variant(state) => Some(state),
+                    _ => None,
+                }
+            }
+
+            fn of_mut(screen: &mut Screen) -> Option<&mut $variant> {
+                match screen {
+                    Screen::$variant(state) => Some(state),
+                    _ => None,
+                }
+            }
+        }
+    )+};
+}
+
+screen_states!(SignIn, SignUp, Forgot, Reset, Account, Tokens, TwoFactor);
+
+/// Which screen, without its state: for titles, help and tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScreenId {
     Starting,
     SignIn,
     SignUp,
     Forgot,
     Reset,
     Account,
-    /// Account → t: personal access tokens (tokens.rs).
     Tokens,
-    /// Account → Two-factor: the second factor's state, enrolment, new
-    /// recovery codes, turning it off (issue 17).
     TwoFactor,
+}
+
+impl Screen {
+    pub fn id(&self) -> ScreenId {
+        match self {
+            Screen::Starting => ScreenId::Starting,
+            Screen::SignIn(_) => ScreenId::SignIn,
+            Screen::SignUp(_) => ScreenId::SignUp,
+            Screen::Forgot(_) => ScreenId::Forgot,
+            Screen::Reset(_) => ScreenId::Reset,
+            Screen::Account(_) => ScreenId::Account,
+            Screen::Tokens(_) => ScreenId::Tokens,
+            Screen::TwoFactor(_) => ScreenId::TwoFactor,
+        }
+    }
+
+    /// The signed-in account: the one shown, or the one a panel returns
+    /// to. `None` while signed out.
+    pub fn account(&self) -> Option<&Account> {
+        match self {
+            Screen::Account(account) => Some(account),
+            Screen::Tokens(tokens) => Some(&tokens.account),
+            Screen::TwoFactor(panel) => Some(&panel.account),
+            _ => None,
+        }
+    }
+
+    pub fn account_mut(&mut self) -> Option<&mut Account> {
+        match self {
+            Screen::Account(account) => Some(account),
+            Screen::Tokens(tokens) => Some(&mut tokens.account),
+            Screen::TwoFactor(panel) => Some(&mut panel.account),
+            _ => None,
+        }
+    }
+
+    /// Whether keys go into a text field (then `?` is typed, not help).
+    pub fn typing(&self) -> bool {
+        match self {
+            Screen::Starting => false,
+            Screen::SignIn(state) => state.typing(),
+            Screen::SignUp(state) => state.form.typing(),
+            Screen::Forgot(state) => state.form.typing(),
+            Screen::Reset(state) => state.form.typing(),
+            Screen::Account(state) => state.typing(),
+            Screen::Tokens(state) => state.typing(),
+            Screen::TwoFactor(state) => state.typing(),
+        }
+    }
+
+    fn paste(&mut self, text: &str) {
+        match self {
+            Screen::Starting => {}
+            Screen::SignIn(state) => state.paste(text),
+            Screen::SignUp(state) => state.form.paste(text),
+            Screen::Forgot(state) => state.form.paste(text),
+            Screen::Reset(state) => state.form.paste(text),
+            Screen::Account(state) => state.paste(text),
+            Screen::Tokens(state) => state.paste(text),
+            Screen::TwoFactor(state) => state.paste(text),
+        }
+    }
 }
 
 /// A password or a reset token on its way to the server. Its `Debug` never
@@ -202,13 +315,10 @@ pub struct App {
     pub warning: Option<String>,
     pub help: bool,
     pub confirm: Option<Confirm>,
-    pub sign_in: sign_in::SignIn,
-    pub sign_up: sign_up::SignUp,
-    pub forgot: forgot::Forgot,
-    pub reset: reset::Reset,
-    pub account: account::Account,
-    pub tokens: tokens::Tokens,
-    pub two_factor: two_factor::TwoFactor,
+    /// `GATEPASS_API_TOKEN` or `GATEPASS_ACCESS_TOKEN` when a credential from
+    /// the environment is in charge (the runner says so at start): there is
+    /// then no signing in or out here.
+    pub env_credential: Option<&'static str>,
     /// No automatic refresh before this time.
     pub refresh_not_before: Option<OffsetDateTime>,
     /// False with `NO_COLOR` set: the runner decides, the view obeys.
@@ -228,13 +338,7 @@ impl App {
             warning: None,
             help: false,
             confirm: None,
-            sign_in: sign_in::SignIn::default(),
-            sign_up: sign_up::SignUp::default(),
-            forgot: forgot::Forgot::default(),
-            reset: reset::Reset::default(),
-            account: account::Account::default(),
-            tokens: tokens::Tokens::default(),
-            two_factor: two_factor::TwoFactor::default(),
+            env_credential: None,
             refresh_not_before: None,
             colors: true,
         };
@@ -285,25 +389,19 @@ impl App {
 
     /// Whether keys go into a text field (then `?` is typed, not help).
     pub fn typing(&self) -> bool {
-        match self.screen {
-            Screen::Starting => false,
-            Screen::SignIn => self.sign_in.typing(),
-            Screen::SignUp => self.sign_up.form.typing(),
-            Screen::Forgot => self.forgot.form.typing(),
-            Screen::Reset => self.reset.form.typing(),
-            Screen::Account => self.account.typing(),
-            Screen::Tokens => self.tokens.typing(),
-            Screen::TwoFactor => self.two_factor.typing(),
-        }
+        self.screen.typing()
     }
 
-    /// Signed in (by sign-in or sign-up): on to the account, and forget the
-    /// passwords typed on the way.
+    /// The state of screen `S` if it is the one showing: an answer from
+    /// the server can arrive after the user moved on.
+    pub fn state<S: ScreenState>(&mut self) -> Option<&mut S> {
+        S::of_mut(&mut self.screen)
+    }
+
+    /// Signed in (by sign-in or sign-up): on to the account. The sign-in
+    /// screen goes, and the passwords typed on the way with it.
     pub fn signed_in(&mut self, user: User, greeting: String) -> Vec<Command> {
-        self.sign_in.clear_secrets();
-        self.sign_up.form.clear_secrets();
-        self.account = account::Account::with_user(user);
-        self.screen = Screen::Account;
+        self.screen = Screen::Account(Account::with_user(user));
         self.refresh_not_before = None;
         let commands = self.start("Loading your sessions", Command::LoadAccount);
         self.info(greeting);
@@ -312,26 +410,16 @@ impl App {
 
     /// Back to Sign in, with the reason on the message line. The last
     /// user's email stays in the form, so signing in again is one password.
+    /// The account and its panels go (a token on show, recovery codes).
     pub fn signed_out(&mut self, note: Note) {
         let email = self
-            .account
-            .user
-            .as_ref()
+            .screen
+            .account()
+            .and_then(|account| account.user.as_ref())
             .map(|u| u.email.clone())
             .or_else(|| self.status.email.clone());
-        self.account = account::Account::default();
-        // A token on show goes too.
-        self.tokens = tokens::Tokens::default();
-        // The panel may hold a secret, recovery codes or a password.
-        self.two_factor = two_factor::TwoFactor::default();
         self.confirm = None;
-        self.sign_in.clear_secrets();
-        self.sign_in.form.clear_errors();
-        if let Some(email) = email {
-            self.sign_in.form.set_value("email", &email);
-            self.sign_in.form.focus_param("password");
-        }
-        self.screen = Screen::SignIn;
+        self.screen = Screen::SignIn(SignIn::with_email(email.as_deref().unwrap_or("")));
         self.note = Some(note);
     }
 
@@ -343,6 +431,7 @@ impl App {
         });
     }
 
+    /// Opens `screen`, with the message line cleared.
     pub fn go(&mut self, screen: Screen) {
         self.screen = screen;
         self.note = None;
@@ -378,6 +467,10 @@ pub fn session_over(app: &mut App, error: &ClientError) -> bool {
     }
 }
 
+/// An answer can arrive after the user left the screen that asked: each
+/// handler applies it only to its screen if that one still shows, and
+/// drops it otherwise, except what holds wherever the user is (a sign-in
+/// that worked, an ended session, the account behind a panel).
 pub fn update(app: &mut App, message: Message) -> Vec<Command> {
     match message {
         Message::Key(key) => on_key(app, key),
@@ -440,13 +533,13 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
     }
     match app.screen {
         Screen::Starting => Vec::new(),
-        Screen::SignIn => sign_in::on_key(app, key),
-        Screen::SignUp => sign_up::on_key(app, key),
-        Screen::Forgot => forgot::on_key(app, key),
-        Screen::Reset => reset::on_key(app, key),
-        Screen::Account => account::on_key(app, key),
-        Screen::Tokens => tokens::on_key(app, key),
-        Screen::TwoFactor => two_factor::on_key(app, key),
+        Screen::SignIn(_) => sign_in::on_key(app, key),
+        Screen::SignUp(_) => sign_up::on_key(app, key),
+        Screen::Forgot(_) => forgot::on_key(app, key),
+        Screen::Reset(_) => reset::on_key(app, key),
+        Screen::Account(_) => account::on_key(app, key),
+        Screen::Tokens(_) => tokens::on_key(app, key),
+        Screen::TwoFactor(_) => two_factor::on_key(app, key),
     }
 }
 
@@ -454,16 +547,7 @@ fn on_paste(app: &mut App, text: &str) {
     if app.confirm.is_some() || app.help {
         return;
     }
-    match app.screen {
-        Screen::Starting => {}
-        Screen::SignIn => app.sign_in.paste(text),
-        Screen::SignUp => app.sign_up.form.paste(text),
-        Screen::Forgot => app.forgot.form.paste(text),
-        Screen::Reset => app.reset.form.paste(text),
-        Screen::Account => app.account.paste(text),
-        Screen::Tokens => app.tokens.paste(text),
-        Screen::TwoFactor => app.two_factor.paste(text),
-    }
+    app.screen.paste(text);
 }
 
 fn on_tick(app: &mut App, now: OffsetDateTime) -> Vec<Command> {
@@ -475,10 +559,8 @@ fn on_tick(app: &mut App, now: OffsetDateTime) -> Vec<Command> {
     // The transparent refresh: once the access token has expired, get a new
     // one while the user reads, so the next action does not wait for it and
     // a session ended elsewhere shows up here, not at the next keypress.
-    let due = matches!(
-        app.screen,
-        Screen::Account | Screen::Tokens | Screen::TwoFactor
-    ) && app.status.refreshable()
+    let due = app.screen.account().is_some()
+        && app.status.refreshable()
         && app.status.expires_at.is_some_and(|at| at <= now)
         && app.refresh_not_before.is_none_or(|at| at <= now);
     if due {
@@ -516,22 +598,19 @@ fn on_refreshed(app: &mut App, result: Result<(), ClientError>) -> Vec<Command> 
 fn on_started(app: &mut App, result: Result<Option<AccountData>, ClientError>) -> Vec<Command> {
     app.busy = None;
     match result {
-        Ok(Some(data)) => {
-            app.account = account::Account::loaded(data);
-            app.go(Screen::Account);
-        }
-        Ok(None) => app.go(Screen::SignIn),
+        Ok(Some(data)) => app.go(Screen::Account(Account::loaded(data))),
+        Ok(None) => app.go(Screen::SignIn(SignIn::default())),
         Err(error @ ClientError::AuthRequired(_)) => {
             session_over(app, &error);
         }
         // Signed in, but the server is away: the account screen can retry.
         Err(error @ ClientError::Unreachable { .. }) => {
-            app.go(Screen::Account);
+            app.go(Screen::Account(Account::default()));
             app.show_error(&error);
         }
         // A damaged store or the like: signing in again replaces it.
         Err(error) => {
-            app.go(Screen::SignIn);
+            app.go(Screen::SignIn(SignIn::default()));
             app.show_error(&error);
         }
     }
@@ -541,13 +620,14 @@ fn on_started(app: &mut App, result: Result<Option<AccountData>, ClientError>) -
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::tui::sign_in::{SignInButton, SignInField};
     use crate::tui::testing::*;
     use gatepass_common::{ErrorBody, ErrorCode};
 
     #[test]
     fn it_starts_by_asking_where_to_start() {
         let (app, commands) = App::new(SERVER, t0());
-        assert_eq!(app.screen, Screen::Starting);
+        assert_eq!(app.screen.id(), ScreenId::Starting);
         assert_eq!(commands, vec![Command::Start]);
         assert!(app.busy.is_some());
     }
@@ -556,9 +636,9 @@ pub(crate) mod tests {
     fn a_valid_session_opens_the_account() {
         let (mut app, _) = App::new(SERVER, t0());
         update(&mut app, Message::Started(Ok(Some(account_data()))));
-        assert_eq!(app.screen, Screen::Account);
-        assert_eq!(app.account.user.as_ref().unwrap().first_name, "Ada");
-        assert_eq!(app.account.sessions.len(), 2);
+        assert_eq!(app.screen.id(), ScreenId::Account);
+        assert_eq!(app.account().user.as_ref().unwrap().first_name, "Ada");
+        assert_eq!(app.account().sessions.len(), 2);
         assert!(app.busy.is_none());
     }
 
@@ -566,7 +646,7 @@ pub(crate) mod tests {
     fn no_session_opens_sign_in() {
         let (mut app, _) = App::new(SERVER, t0());
         update(&mut app, Message::Started(Ok(None)));
-        assert_eq!(app.screen, Screen::SignIn);
+        assert_eq!(app.screen.id(), ScreenId::SignIn);
         assert!(app.note.is_none());
     }
 
@@ -577,7 +657,7 @@ pub(crate) mod tests {
             feedback: "Session revoked".into(),
         });
         update(&mut app, Message::Started(Err(error)));
-        assert_eq!(app.screen, Screen::SignIn);
+        assert_eq!(app.screen.id(), ScreenId::SignIn);
         let note = app.note.unwrap();
         assert_eq!(note.kind, NoteKind::Error);
         assert_eq!(note.text, "Signed out: Session revoked.");
@@ -587,7 +667,7 @@ pub(crate) mod tests {
     fn an_unreachable_server_at_start_names_the_url() {
         let (mut app, _) = App::new(SERVER, t0());
         update(&mut app, Message::Started(Err(unreachable())));
-        assert_eq!(app.screen, Screen::Account);
+        assert_eq!(app.screen.id(), ScreenId::Account);
         let note = app.note.unwrap();
         assert!(note.text.contains(SERVER), "{}", note.text);
         assert!(note.text.contains("(connection refused)"), "{}", note.text);
@@ -597,11 +677,11 @@ pub(crate) mod tests {
     fn ctrl_c_quits_from_anywhere_even_dialogs() {
         let (mut app, _) = App::new(SERVER, t0());
         assert_eq!(update(&mut app, ctrl('c')), vec![Command::Quit]);
-        app.screen = Screen::SignUp;
+        app.screen = fresh_screen(&app, ScreenId::SignUp);
         app.help = true;
         assert_eq!(update(&mut app, ctrl('c')), vec![Command::Quit]);
         app.help = false;
-        app.screen = Screen::Account;
+        app.screen = fresh_screen(&app, ScreenId::Account);
         app.confirm = Some(Confirm::sign_out_all("ada@example.com"));
         assert_eq!(update(&mut app, ctrl('c')), vec![Command::Quit]);
     }
@@ -612,14 +692,14 @@ pub(crate) mod tests {
         // Focus is in the email field: `?` is typed.
         update(&mut app, key(KeyCode::Char('?')));
         assert!(!app.help);
-        assert_eq!(app.sign_in.form.value("email"), "?");
+        assert_eq!(app.sign_in().form.value(SignInField::Email), "?");
         // F1 opens the help from a field; Esc closes it.
         update(&mut app, key(KeyCode::F(1)));
         assert!(app.help);
         update(&mut app, key(KeyCode::Esc));
         assert!(!app.help);
         // On a button, `?` is help.
-        app.sign_in.form.focus = 2;
+        app.sign_in_mut().form.focus_button(SignInButton::SignIn);
         update(&mut app, key(KeyCode::Char('?')));
         assert!(app.help);
     }
@@ -630,7 +710,7 @@ pub(crate) mod tests {
         let mut release = KeyEvent::from(KeyCode::Char('a'));
         release.kind = KeyEventKind::Release;
         update(&mut app, Message::Key(release));
-        assert_eq!(app.sign_in.form.value("email"), "");
+        assert_eq!(app.sign_in().form.value(SignInField::Email), "");
     }
 
     #[test]
@@ -709,7 +789,7 @@ pub(crate) mod tests {
             feedback: "The refresh token is not valid. Sign in again.".into(),
         });
         update(&mut app, Message::Refreshed(Err(error)));
-        assert_eq!(app.screen, Screen::SignIn);
+        assert_eq!(app.screen.id(), ScreenId::SignIn);
         let note = app.note.clone().unwrap();
         assert_eq!(note.kind, NoteKind::Error);
         assert_eq!(
@@ -719,8 +799,11 @@ pub(crate) mod tests {
         // One line at 80 columns.
         assert_contains(&render(&app, 80, 24), &note.text);
         // The email is kept; the password is next.
-        assert_eq!(app.sign_in.form.value("email"), "ada@example.com");
-        assert!(app.sign_in.form.is_focused("password"));
+        assert_eq!(
+            app.sign_in().form.value(SignInField::Email),
+            "ada@example.com"
+        );
+        assert!(app.sign_in().form.is_focused(SignInField::Password));
     }
 
     #[test]
@@ -732,7 +815,7 @@ pub(crate) mod tests {
             vec![Command::Refresh]
         );
         update(&mut app, Message::Refreshed(Err(unreachable())));
-        assert_eq!(app.screen, Screen::Account);
+        assert_eq!(app.screen.id(), ScreenId::Account);
         assert!(app.note.as_ref().unwrap().text.contains(SERVER));
         assert!(update(&mut app, Message::Tick(t0() + time::Duration::seconds(5))).is_empty());
         assert_eq!(

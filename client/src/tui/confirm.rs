@@ -162,7 +162,8 @@ pub fn view(confirm: &Confirm, frame: &mut Frame) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tui::app::{update, Screen};
+    use crate::tui::app::update;
+    use crate::tui::app::ScreenId;
     use crate::tui::testing::*;
 
     #[test]
@@ -176,7 +177,7 @@ mod tests {
         );
         assert!(update(&mut app, key(KeyCode::Esc)).is_empty());
         assert!(app.confirm.is_none());
-        assert_eq!(app.screen, Screen::Account);
+        assert_eq!(app.screen.id(), ScreenId::Account);
     }
 
     #[test]

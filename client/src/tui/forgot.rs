@@ -1,22 +1,34 @@
 //! Forgot password: ask for the reset email, then "check your email".
 
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::KeyEvent;
 use gatepass_common::MessageResponse;
 use ratatui::layout::Rect;
 use ratatui::Frame;
 
 use super::app::{App, Command, Screen};
-use super::form::{Field, Focused, Form};
+use super::form::{buttons, fields, Action, Form};
+use super::reset::Reset;
+use super::sign_in::SignIn;
 use super::view::{self, Hint};
 use crate::error::ClientError;
 
-const SEND: usize = 0;
-const HAVE_LINK: usize = 1;
-const BACK: usize = 2;
+fields! {
+    pub enum ForgotField {
+        Email = ("Email", "email"),
+    }
+}
+
+buttons! {
+    pub enum ForgotButton {
+        Send = "Send the reset email",
+        HaveLink = "I have a reset link",
+        Back = "Back to sign in",
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct Forgot {
-    pub form: Form,
+    pub form: Form<ForgotField, ForgotButton>,
     /// The server's answer once the email is on its way.
     pub sent: Option<String>,
 }
@@ -25,11 +37,11 @@ impl Default for Forgot {
     fn default() -> Forgot {
         Forgot {
             form: Form::new(
-                vec![Field::text("Email", "email")],
-                vec![
-                    "Send the reset email",
-                    "I have a reset link",
-                    "Back to sign in",
+                &[ForgotField::Email],
+                &[
+                    ForgotButton::Send,
+                    ForgotButton::HaveLink,
+                    ForgotButton::Back,
                 ],
             ),
             sent: None,
@@ -38,86 +50,86 @@ impl Default for Forgot {
 }
 
 impl Forgot {
-    /// Opens the screen afresh, with the email from Sign in if there is one.
-    pub fn open(&mut self, email: &str) {
-        *self = Forgot::default();
-        self.form.set_value("email", email);
+    /// From Sign in, with the email typed there.
+    pub fn with_email(email: &str) -> Forgot {
+        let mut forgot = Forgot::default();
+        forgot.form.set_value(ForgotField::Email, email);
+        forgot
     }
 }
 
 pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
-    let form = &mut app.forgot.form;
-    if form.navigate(key) || form.edit(key) {
+    let Some(state) = app.state::<Forgot>() else {
         return Vec::new();
-    }
-    match (key.code, form.focused()) {
-        (KeyCode::Enter, Focused::Field(_) | Focused::Button(SEND)) => {
+    };
+    let form = &mut state.form;
+    match form.on_key(key) {
+        Some(Action::Submit | Action::Press(ForgotButton::Send)) => {
             form.clear_errors();
             let command = Command::Forgot {
-                email: form.value("email").trim().to_owned(),
+                email: form.value(ForgotField::Email).trim().to_owned(),
             };
             app.start("Asking for a reset email", command)
         }
-        (KeyCode::Enter, Focused::Button(HAVE_LINK)) => {
-            app.go(Screen::Reset);
+        Some(Action::Press(ForgotButton::HaveLink)) => {
+            let email = form.value(ForgotField::Email).to_owned();
+            app.go(Screen::Reset(Reset::with_email(&email)));
             Vec::new()
         }
-        (KeyCode::Enter, Focused::Button(BACK)) | (KeyCode::Esc, _) => {
-            app.go(Screen::SignIn);
+        Some(Action::Press(ForgotButton::Back) | Action::Back) => {
+            let email = form.value(ForgotField::Email).to_owned();
+            app.go(Screen::SignIn(SignIn::with_email(&email)));
             Vec::new()
         }
-        _ => Vec::new(),
+        None => Vec::new(),
     }
 }
 
+/// For the Forgot password screen only: elsewhere the answer is dropped.
 pub fn on_sent(app: &mut App, result: Result<MessageResponse, ClientError>) -> Vec<Command> {
     app.busy = None;
+    let Some(state) = app.state::<Forgot>() else {
+        return Vec::new();
+    };
     match result {
         Ok(answer) => {
             // The same answer for every address: it cannot say the email exists.
-            app.forgot.sent = Some(answer.feedback.unwrap_or(answer.message));
+            state.sent = Some(answer.feedback.unwrap_or(answer.message));
             // Next step: paste the link from the email.
-            app.forgot.form.focus_button(HAVE_LINK);
+            state.form.focus_button(ForgotButton::HaveLink);
         }
-        Err(error) => match app.forgot.form.apply_field_errors(&error) {
-            Some(unmatched) if unmatched.is_empty() => {}
-            Some(unmatched) => app.error(unmatched.join(" ")),
-            None => app.show_error(&error),
-        },
+        Err(error) => {
+            if let Some(note) = state.form.take_error(&error) {
+                app.error(note);
+            }
+        }
     }
     Vec::new()
 }
 
 pub fn hints(app: &App) -> Vec<Hint> {
-    let mut hints = vec![("Tab/S-Tab", "move"), ("Enter", "select"), ("Esc", "back")];
-    hints.extend(view::global_hints(app));
-    hints
+    view::form_hints(app, "select", Some("back"))
 }
 
-pub fn view(app: &App, frame: &mut Frame, area: Rect) {
-    let intro: Vec<&str> = match &app.forgot.sent {
+pub fn view(state: &Forgot, app: &App, frame: &mut Frame, area: Rect) {
+    let intro: Vec<&str> = match &state.sent {
         Some(answer) => vec!["✓ Check your email.", answer.as_str()],
         None => vec!["We will email you a link to set a new password."],
     };
-    view::form_screen(
-        frame,
-        area,
-        &intro,
-        &app.forgot.form,
-        view::cursor_allowed(app),
-    );
+    view::form_screen(frame, area, &intro, &state.form, view::cursor_allowed(app));
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tui::app::ScreenId;
     use crate::tui::app::{update, Message};
     use crate::tui::testing::*;
+    use crossterm::event::KeyCode;
 
     fn forgot_app() -> App {
         let mut app = signed_out_app();
-        app.forgot.open("");
-        app.go(Screen::Forgot);
+        app.go(Screen::Forgot(Forgot::default()));
         app
     }
 
@@ -144,10 +156,10 @@ mod tests {
         );
         update(&mut app, Message::ForgotSent(Ok(answer())));
         assert!(app.busy.is_none());
-        assert!(app.forgot.sent.as_ref().unwrap().contains("on its way"));
+        assert!(app.forgot().sent.as_ref().unwrap().contains("on its way"));
         // Enter now leads to pasting the link.
         update(&mut app, key(KeyCode::Enter));
-        assert_eq!(app.screen, Screen::Reset);
+        assert_eq!(app.screen.id(), ScreenId::Reset);
     }
 
     #[test]
@@ -158,15 +170,18 @@ mod tests {
             &mut app,
             Message::ForgotSent(Err(validation(&[("email", "Email is invalid")]))),
         );
-        assert_eq!(app.forgot.form.error("email"), Some("Email is invalid"));
-        assert!(app.forgot.sent.is_none());
+        assert_eq!(
+            app.forgot().form.error(ForgotField::Email),
+            Some("Email is invalid")
+        );
+        assert!(app.forgot().sent.is_none());
     }
 
     #[test]
     fn esc_goes_back_to_sign_in() {
         let mut app = forgot_app();
         update(&mut app, key(KeyCode::Esc));
-        assert_eq!(app.screen, Screen::SignIn);
+        assert_eq!(app.screen.id(), ScreenId::SignIn);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 use ratatui::Frame;
 
-use super::app::{App, Screen};
+use super::app::{App, ScreenId};
 
 /// Any of these closes the help.
 pub fn on_key(app: &mut App, key: KeyEvent) {
@@ -20,7 +20,7 @@ pub fn on_key(app: &mut App, key: KeyEvent) {
 }
 
 /// The key table of a screen: (keys, what they do).
-pub fn keys(screen: Screen) -> Vec<(&'static str, &'static str)> {
+pub fn keys(screen: ScreenId) -> Vec<(&'static str, &'static str)> {
     let form = vec![
         ("Tab, Down", "next field or button"),
         ("Shift-Tab, Up", "previous field or button"),
@@ -32,14 +32,14 @@ pub fn keys(screen: Screen) -> Vec<(&'static str, &'static str)> {
         ("Ctrl-U", "clear the field"),
     ];
     let mut keys = match screen {
-        Screen::Starting => Vec::new(),
-        Screen::SignIn => form,
-        Screen::SignUp | Screen::Forgot | Screen::Reset => {
+        ScreenId::Starting => Vec::new(),
+        ScreenId::SignIn => form,
+        ScreenId::SignUp | ScreenId::Forgot | ScreenId::Reset => {
             let mut keys = form;
             keys.push(("Esc", "back to Sign in"));
             keys
         }
-        Screen::Account => vec![
+        ScreenId::Account => vec![
             ("r", "reload the profile and sessions"),
             ("Up/Down, k/j", "select a session"),
             ("d, Delete", "end the selected session"),
@@ -50,7 +50,7 @@ pub fn keys(screen: Screen) -> Vec<(&'static str, &'static str)> {
             ("2", "two-factor sign-in: state, turn on or off"),
             ("q", "quit"),
         ],
-        Screen::TwoFactor => vec![
+        ScreenId::TwoFactor => vec![
             ("e", "turn two-factor sign-in on (when off)"),
             ("c", "ten new recovery codes (when on)"),
             ("x", "turn two-factor sign-in off (when on)"),
@@ -59,7 +59,7 @@ pub fn keys(screen: Screen) -> Vec<(&'static str, &'static str)> {
             ("Esc", "cancel the form; back to Account"),
             ("q", "quit"),
         ],
-        Screen::Tokens => vec![
+        ScreenId::Tokens => vec![
             ("r", "reload the tokens"),
             ("Up/Down, k/j", "select a token"),
             ("n", "make a new token"),
@@ -73,7 +73,7 @@ pub fn keys(screen: Screen) -> Vec<(&'static str, &'static str)> {
 }
 
 pub fn view(app: &App, frame: &mut Frame) {
-    let keys = keys(app.screen);
+    let keys = keys(app.screen.id());
     let height = keys.len() as u16 + 4;
     let area = frame
         .area()
@@ -124,16 +124,16 @@ mod tests {
     #[test]
     fn every_screens_help_fits_80x24() {
         for screen in [
-            Screen::SignIn,
-            Screen::SignUp,
-            Screen::Forgot,
-            Screen::Reset,
-            Screen::Account,
-            Screen::Tokens,
-            Screen::TwoFactor,
+            ScreenId::SignIn,
+            ScreenId::SignUp,
+            ScreenId::Forgot,
+            ScreenId::Reset,
+            ScreenId::Account,
+            ScreenId::Tokens,
+            ScreenId::TwoFactor,
         ] {
             let mut app = account_app();
-            app.screen = screen;
+            app.screen = fresh_screen(&app, screen);
             app.help = true;
             let rendered = render(&app, 80, 24);
             assert_contains(&rendered, "Esc closes this help.");

@@ -2,7 +2,10 @@
 //! style: one `App` state, a pure `update(&mut App, Message) -> Vec<Command>`,
 //! a `view(&App, &mut Frame)`. The runner turns keys, ticks and answers from
 //! the server into messages and runs commands as tasks, so the screen never
-//! waits on the network. One module per screen.
+//! waits on the network. One module per screen; a screen's state lives in
+//! its variant of `app::Screen` and goes with it, and a screen opens
+//! another by building that one's state. The form screens share
+//! `form::Form`, generic over each form's field and button enums.
 
 pub mod account;
 pub mod app;
@@ -23,7 +26,7 @@ pub mod view;
 #[cfg(test)]
 pub(crate) mod testing;
 
-pub use app::{update, App, Command, Message, Screen};
+pub use app::{update, App, Command, Message, Screen, ScreenId};
 pub use view::view;
 
 use crate::api::ApiClient;

@@ -1,119 +1,160 @@
 //! Reset password: paste the link (or the token) from the email, choose a
 //! new password. The link holds a secret, so it is masked like a password.
 
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::KeyEvent;
 use gatepass_common::{ErrorCode, MessageResponse};
 use ratatui::layout::Rect;
 use ratatui::Frame;
 
-use super::app::{App, Command, Note, NoteKind, Screen, Secret};
-use super::form::{Field, Focused, Form};
+use super::app::{describe, App, Command, Note, NoteKind, Screen, Secret};
+use super::form::{buttons, fields, Action, Form};
+use super::sign_in::{SignIn, SignInField};
 use super::view::{self, Hint};
 use crate::api;
 use crate::error::ClientError;
 
-const SET: usize = 0;
-const BACK: usize = 1;
+fields! {
+    pub enum ResetField {
+        /// The link from the email, or the token in it.
+        Token = ("Link or token", "token", masked),
+        Password = ("New password", "password", masked),
+        Confirm = ("Confirm", "passwordConfirm", masked),
+    }
+}
+
+buttons! {
+    pub enum ResetButton {
+        Set = "Set the new password",
+        Back = "Back to sign in",
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct Reset {
-    pub form: Form,
+    pub form: Form<ResetField, ResetButton>,
+    /// The email typed on the way here, for Sign in on the way back.
+    pub email: String,
 }
 
 impl Default for Reset {
     fn default() -> Reset {
         Reset {
             form: Form::new(
-                vec![
-                    Field::secret("Link or token", "token"),
-                    Field::secret("New password", "password"),
-                    Field::secret("Confirm", "passwordConfirm"),
-                ],
-                vec!["Set the new password", "Back to sign in"],
+                &[ResetField::Token, ResetField::Password, ResetField::Confirm],
+                &[ResetButton::Set, ResetButton::Back],
             ),
+            email: String::new(),
+        }
+    }
+}
+
+impl Reset {
+    /// From Sign in or Forgot password, keeping the email typed there.
+    pub fn with_email(email: &str) -> Reset {
+        Reset {
+            email: email.to_owned(),
+            ..Reset::default()
         }
     }
 }
 
 pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
-    let form = &mut app.reset.form;
-    if form.navigate(key) || form.edit(key) {
+    let Some(state) = app.state::<Reset>() else {
         return Vec::new();
-    }
-    match (key.code, form.focused()) {
-        (KeyCode::Enter, Focused::Field(_) | Focused::Button(SET)) => submit(app),
-        (KeyCode::Enter, Focused::Button(BACK)) | (KeyCode::Esc, _) => {
-            app.go(Screen::SignIn);
+    };
+    match state.form.on_key(key) {
+        Some(Action::Submit | Action::Press(ResetButton::Set)) => submit(app),
+        Some(Action::Press(ResetButton::Back) | Action::Back) => {
+            let sign_in = SignIn::with_email(&state.email);
+            app.go(Screen::SignIn(sign_in));
             Vec::new()
         }
-        _ => Vec::new(),
+        None => Vec::new(),
     }
 }
 
 fn submit(app: &mut App) -> Vec<Command> {
-    let form = &mut app.reset.form;
+    let Some(state) = app.state::<Reset>() else {
+        return Vec::new();
+    };
+    let form = &mut state.form;
     form.clear_errors();
     // The client sends the password twice itself, so the two typed here are
     // compared here; a link that holds no token is caught before the call.
-    if api::reset_token(form.value("token")).is_err() {
-        form.set_error("token", "Paste the link from the email, or the token in it");
+    if api::reset_token(form.value(ResetField::Token)).is_err() {
+        form.set_error(
+            ResetField::Token,
+            "Paste the link from the email, or the token in it",
+        );
     }
-    if form.value("password") != form.value("passwordConfirm") {
-        form.set_error("passwordConfirm", "Passwords do not match");
+    if form.value(ResetField::Password) != form.value(ResetField::Confirm) {
+        form.set_error(ResetField::Confirm, "Passwords do not match");
     }
-    if form.has_errors() {
-        if let Some(first) = form.fields.iter().position(|f| f.error.is_some()) {
-            form.focus = first;
-        }
+    if form.focus_first_error() {
         return Vec::new();
     }
     let command = Command::Reset {
-        token_or_link: Secret::new(form.value("token")),
-        password: Secret::new(form.value("password")),
+        token_or_link: Secret::new(form.value(ResetField::Token)),
+        password: Secret::new(form.value(ResetField::Password)),
     };
     app.start("Setting the new password", command)
 }
 
+/// On the Reset screen: a success signs out (every session ended with the
+/// reset); elsewhere it is only said, and a refusal is dropped.
 pub fn on_done(app: &mut App, result: Result<MessageResponse, ClientError>) -> Vec<Command> {
     app.busy = None;
+    let done = |answer: MessageResponse| {
+        format!(
+            "{} Sign in with the new password.",
+            answer.message.trim_end_matches('.').to_owned() + "."
+        )
+    };
+    let Some(state) = app.state::<Reset>() else {
+        if let Ok(answer) = result {
+            app.info(done(answer));
+        }
+        return Vec::new();
+    };
     match result {
         Ok(answer) => {
-            app.reset = Reset::default();
-            // Every session ended with the reset, this one included.
+            // Every session ended with the reset, this one included; the
+            // secrets typed here go with the screen.
+            let email = std::mem::take(&mut state.email);
             app.signed_out(Note {
                 kind: NoteKind::Info,
-                text: format!(
-                    "{} Sign in with the new password.",
-                    answer.message.trim_end_matches('.').to_owned() + "."
-                ),
+                text: done(answer),
             });
+            // Nobody was signed in: the email typed before is the one.
+            if let Some(sign_in) = app.state::<SignIn>() {
+                if sign_in.form.value(SignInField::Email).is_empty() {
+                    sign_in.form.set_value(SignInField::Email, &email);
+                }
+            }
         }
         Err(error) if error.server_code() == Some(ErrorCode::InvalidResetToken) => {
-            let message = super::app::describe(&error);
-            app.reset.form.set_error("token", message);
-            app.reset.form.focus_param("token");
+            state.form.set_error(ResetField::Token, describe(&error));
+            state.form.focus_field(ResetField::Token);
         }
-        Err(error) => match app.reset.form.apply_field_errors(&error) {
-            Some(unmatched) if unmatched.is_empty() => {}
-            Some(unmatched) => app.error(unmatched.join(" ")),
-            None => app.show_error(&error),
-        },
+        Err(error) => {
+            if let Some(note) = state.form.take_error(&error) {
+                app.error(note);
+            }
+        }
     }
     Vec::new()
 }
 
 pub fn hints(app: &App) -> Vec<Hint> {
-    let mut hints = vec![("Tab/S-Tab", "move"), ("Enter", "set"), ("Esc", "back")];
-    hints.extend(view::global_hints(app));
-    hints
+    view::form_hints(app, "set", Some("back"))
 }
 
-pub fn view(app: &App, frame: &mut Frame, area: Rect) {
+pub fn view(state: &Reset, app: &App, frame: &mut Frame, area: Rect) {
     view::form_screen(
         frame,
         area,
         &["Paste the whole link from the reset email (or just its token)."],
-        &app.reset.form,
+        &state.form,
         view::cursor_allowed(app),
     );
 }
@@ -121,14 +162,17 @@ pub fn view(app: &App, frame: &mut Frame, area: Rect) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tui::app::ScreenId;
     use crate::tui::app::{update, Message};
+    use crate::tui::sign_in::{SignInButton, SignInField};
     use crate::tui::testing::*;
+    use crossterm::event::KeyCode;
 
     const LINK: &str = "http://localhost:3000/reset/AbC123_xyz";
 
     fn reset_app() -> App {
         let mut app = signed_out_app();
-        app.go(Screen::Reset);
+        app.go(Screen::Reset(Reset::default()));
         app
     }
 
@@ -164,12 +208,12 @@ mod tests {
         type_text(&mut app, "new-pass-2");
         assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
         assert!(app.busy.is_none());
-        assert!(app.reset.form.error("token").is_some());
+        assert!(app.reset().form.error(ResetField::Token).is_some());
         assert_eq!(
-            app.reset.form.error("passwordConfirm"),
+            app.reset().form.error(ResetField::Confirm),
             Some("Passwords do not match")
         );
-        assert!(app.reset.form.is_focused("token"));
+        assert!(app.reset().form.is_focused(ResetField::Token));
     }
 
     #[test]
@@ -184,7 +228,7 @@ mod tests {
         );
         update(&mut app, Message::ResetDone(Err(error)));
         assert_eq!(
-            app.reset.form.error("token"),
+            app.reset().form.error(ResetField::Token),
             Some("This reset link is invalid or has expired")
         );
     }
@@ -199,7 +243,7 @@ mod tests {
             Message::ResetDone(Err(validation(&[("password", "Password is too common")]))),
         );
         assert_eq!(
-            app.reset.form.error("password"),
+            app.reset().form.error(ResetField::Password),
             Some("Password is too common")
         );
     }
@@ -215,20 +259,39 @@ mod tests {
             feedback: None,
         };
         update(&mut app, Message::ResetDone(Ok(answer)));
-        assert_eq!(app.screen, Screen::SignIn);
+        assert_eq!(app.screen.id(), ScreenId::SignIn);
         assert_eq!(
             app.note.as_ref().unwrap().text,
             "Password updated. Sign in with the new password."
         );
-        assert_eq!(app.reset.form.value("token"), "");
-        assert_eq!(app.reset.form.value("password"), "");
+        // The Reset screen went, the secrets with it: a new one is empty.
+        assert_eq!(app.sign_in().form.value(SignInField::Password), "");
+        assert_eq!(app.sign_in().form.value(SignInField::Email), "");
+        app.sign_in_mut().form.focus_button(SignInButton::Reset);
+        update(&mut app, key(KeyCode::Enter));
+        assert_eq!(app.reset().form.value(ResetField::Token), "");
+        assert_eq!(app.reset().form.value(ResetField::Password), "");
     }
 
     #[test]
     fn esc_goes_back() {
         let mut app = reset_app();
         update(&mut app, key(KeyCode::Esc));
-        assert_eq!(app.screen, Screen::SignIn);
+        assert_eq!(app.screen.id(), ScreenId::SignIn);
+    }
+
+    #[test]
+    fn the_email_typed_before_comes_back_to_sign_in() {
+        let mut app = signed_out_app();
+        type_text(&mut app, "ada@example.com");
+        app.sign_in_mut().form.focus_button(SignInButton::Reset);
+        update(&mut app, key(KeyCode::Enter));
+        update(&mut app, key(KeyCode::Esc));
+        assert_eq!(
+            app.sign_in().form.value(SignInField::Email),
+            "ada@example.com"
+        );
+        assert!(app.sign_in().form.is_focused(SignInField::Password));
     }
 
     #[test]

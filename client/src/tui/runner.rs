@@ -26,7 +26,7 @@ use super::theme;
 use super::tokens::ShownToken;
 use super::two_factor::{Answer, Enrolment, Request};
 use super::view::view;
-use crate::api::{ApiClient, Login};
+use crate::api::{ApiClient, Login, ACCESS_TOKEN_ENV, API_TOKEN_ENV};
 use crate::error::{ClientError, Result};
 
 /// Spinner frames and the token countdown move at this pace.
@@ -120,6 +120,7 @@ pub async fn run(client: ApiClient) -> Result<()> {
 
     let (mut app, mut commands) = App::new(client.server(), OffsetDateTime::now_utc());
     app.colors = theme::colors_wanted(std::env::var_os("NO_COLOR").as_deref());
+    app.env_credential = env_credential(&client);
     loop {
         for command in commands.drain(..) {
             if command == Command::Quit {
@@ -149,6 +150,17 @@ pub async fn run(client: ApiClient) -> Result<()> {
             }
         };
         commands = update(&mut app, message);
+    }
+}
+
+/// The variable whose credential is in charge, if one from the environment is.
+fn env_credential(client: &ApiClient) -> Option<&'static str> {
+    if client.uses_personal_token() {
+        Some(API_TOKEN_ENV)
+    } else if client.uses_env_token() {
+        Some(ACCESS_TOKEN_ENV)
+    } else {
+        None
     }
 }
 

@@ -2,29 +2,58 @@
 //! screens; then, for an account with two-factor sign-in on, the code step
 //! (a code from the authenticator app, or a recovery code).
 
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::KeyEvent;
 use gatepass_common::{ErrorCode, User};
 use ratatui::layout::Rect;
 use ratatui::Frame;
 
-use super::app::{App, Command, Screen, Secret};
-use super::form::{Field, Focused, Form};
+use super::app::{describe, App, Command, Screen, Secret};
+use super::forgot::Forgot;
+use super::form::{buttons, fields, Action, Form};
+use super::reset::Reset;
+use super::sign_up::SignUp;
 use super::view::{self, Hint};
 use crate::api::SecondFactor;
 use crate::error::ClientError;
 
-const SIGN_IN: usize = 0;
-const SIGN_UP: usize = 1;
-const FORGOT: usize = 2;
-const RESET: usize = 3;
+fields! {
+    pub enum SignInField {
+        Email = ("Email", "email"),
+        Password = ("Password", "password", masked),
+    }
+}
 
-/// The code step's buttons.
-const CODE_SIGN_IN: usize = 0;
-const CODE_TOGGLE: usize = 1;
+buttons! {
+    pub enum SignInButton {
+        SignIn = "Sign in",
+        SignUp = "Create an account",
+        Forgot = "Forgot your password?",
+        Reset = "I have a reset link",
+    }
+}
+
+fields! {
+    /// The code step's one field: a code from the app, or a recovery code.
+    pub enum CodeField {
+        Code = ("Code", "code"),
+        /// Lasts until used: masked like a password.
+        RecoveryCode = ("Recovery code", "recoveryCode", masked),
+    }
+}
+
+buttons! {
+    pub enum CodeButton {
+        SignIn = "Sign in",
+        /// From the app's code to a recovery code.
+        UseRecoveryCode = "Use a recovery code instead",
+        /// And back.
+        UseAppCode = "Use a code from the app instead",
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct SignIn {
-    pub form: Form,
+    pub form: Form<SignInField, SignInButton>,
     /// The second step, once the password was right and the account asks
     /// for a code; `None` on the password step.
     pub code: Option<CodeStep>,
@@ -38,30 +67,39 @@ pub struct CodeStep {
     /// and as good as the password until then (its `Debug` hides it).
     pub mfa_token: Secret,
     pub recovery: bool,
-    pub form: Form,
+    pub form: Form<CodeField, CodeButton>,
 }
 
 impl CodeStep {
     fn new(mfa_token: Secret, recovery: bool) -> CodeStep {
-        // The params are the server's names, so a 422 lands on the field.
-        let (field, toggle) = if recovery {
-            (
-                // A recovery code lasts until used: masked like a password.
-                Field::secret("Recovery code", "recoveryCode"),
-                "Use a code from the app instead",
+        let form = if recovery {
+            Form::new(
+                &[CodeField::RecoveryCode],
+                &[CodeButton::SignIn, CodeButton::UseAppCode],
             )
         } else {
-            (Field::text("Code", "code"), "Use a recovery code instead")
+            Form::new(
+                &[CodeField::Code],
+                &[CodeButton::SignIn, CodeButton::UseRecoveryCode],
+            )
         };
         CodeStep {
             mfa_token,
             recovery,
-            form: Form::new(vec![field], vec!["Sign in", toggle]),
+            form,
+        }
+    }
+
+    fn field(&self) -> CodeField {
+        if self.recovery {
+            CodeField::RecoveryCode
+        } else {
+            CodeField::Code
         }
     }
 
     fn typed(&self) -> &str {
-        self.form.fields[0].value().trim()
+        self.form.value(self.field()).trim()
     }
 
     fn factor(&self) -> SecondFactor {
@@ -75,6 +113,17 @@ impl CodeStep {
 }
 
 impl SignIn {
+    /// Sign in with `email` filled in (the last user's, or the one typed on
+    /// the screen left): the password is next.
+    pub fn with_email(email: &str) -> SignIn {
+        let mut sign_in = SignIn::default();
+        if !email.is_empty() {
+            sign_in.form.set_value(SignInField::Email, email);
+            sign_in.form.focus_field(SignInField::Password);
+        }
+        sign_in
+    }
+
     pub fn typing(&self) -> bool {
         match &self.code {
             Some(step) => step.form.typing(),
@@ -89,10 +138,9 @@ impl SignIn {
         }
     }
 
-    /// Forgets the password and the code step's challenge.
-    pub fn clear_secrets(&mut self) {
-        self.form.clear_secrets();
+    fn back_to_password(&mut self) {
         self.code = None;
+        self.form.focus_field(SignInField::Password);
     }
 }
 
@@ -100,15 +148,12 @@ impl Default for SignIn {
     fn default() -> SignIn {
         SignIn {
             form: Form::new(
-                vec![
-                    Field::text("Email", "email"),
-                    Field::secret("Password", "password"),
-                ],
-                vec![
-                    "Sign in",
-                    "Create an account",
-                    "Forgot your password?",
-                    "I have a reset link",
+                &[SignInField::Email, SignInField::Password],
+                &[
+                    SignInButton::SignIn,
+                    SignInButton::SignUp,
+                    SignInButton::Forgot,
+                    SignInButton::Reset,
                 ],
             ),
             code: None,
@@ -117,114 +162,121 @@ impl Default for SignIn {
 }
 
 pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
-    if app.sign_in.code.is_some() {
+    let Some(state) = app.state::<SignIn>() else {
+        return Vec::new();
+    };
+    if state.code.is_some() {
         return on_code_key(app, key);
     }
-    let form = &mut app.sign_in.form;
-    if form.navigate(key) || form.edit(key) {
-        return Vec::new();
-    }
-    match (key.code, form.focused()) {
-        (KeyCode::Enter, Focused::Field(_) | Focused::Button(SIGN_IN)) => submit(app),
-        (KeyCode::Enter, Focused::Button(SIGN_UP)) => {
-            // Whatever email was typed here is probably the one to sign up with.
-            let email = form.value("email").to_owned();
-            if app.sign_up.form.value("email").is_empty() {
-                app.sign_up.form.set_value("email", &email);
-            }
-            app.go(Screen::SignUp);
+    let action = state.form.on_key(key);
+    // Whatever email was typed here is probably the one to go on with.
+    let email = state.form.value(SignInField::Email).to_owned();
+    match action {
+        Some(Action::Submit | Action::Press(SignInButton::SignIn)) => submit(app),
+        Some(Action::Press(SignInButton::SignUp)) => {
+            app.go(Screen::SignUp(SignUp::with_email(&email)));
             Vec::new()
         }
-        (KeyCode::Enter, Focused::Button(FORGOT)) => {
-            let email = form.value("email").to_owned();
-            app.forgot.open(&email);
-            app.go(Screen::Forgot);
+        Some(Action::Press(SignInButton::Forgot)) => {
+            app.go(Screen::Forgot(Forgot::with_email(&email)));
             Vec::new()
         }
-        (KeyCode::Enter, Focused::Button(RESET)) => {
-            app.go(Screen::Reset);
+        Some(Action::Press(SignInButton::Reset)) => {
+            app.go(Screen::Reset(Reset::with_email(&email)));
             Vec::new()
         }
-        (KeyCode::Esc, _) => {
+        Some(Action::Back) => {
             app.note = None;
             Vec::new()
         }
-        _ => Vec::new(),
+        None => Vec::new(),
     }
 }
 
 fn submit(app: &mut App) -> Vec<Command> {
-    let form = &mut app.sign_in.form;
+    let Some(state) = app.state::<SignIn>() else {
+        return Vec::new();
+    };
+    let form = &mut state.form;
     form.clear_errors();
     let command = Command::SignIn {
-        email: form.value("email").trim().to_owned(),
-        password: Secret::new(form.value("password")),
+        email: form.value(SignInField::Email).trim().to_owned(),
+        password: Secret::new(form.value(SignInField::Password)),
     };
     app.start("Signing in", command)
 }
 
+/// On to the account, by either step.
+fn welcome(app: &mut App, user: User) -> Vec<Command> {
+    let greeting = format!("Signed in as {} {}.", user.first_name, user.last_name);
+    app.signed_in(user, greeting)
+}
+
+/// A success signs in wherever the user went meanwhile (the session is
+/// real); a refusal is for the Sign in screen only.
 pub fn on_signed_in(app: &mut App, result: Result<User, ClientError>) -> Vec<Command> {
     app.busy = None;
-    match result {
-        Ok(user) => {
-            let greeting = format!("Signed in as {} {}.", user.first_name, user.last_name);
-            app.signed_in(user, greeting)
+    let error = match result {
+        Ok(user) => return welcome(app, user),
+        Err(error) => error,
+    };
+    let Some(state) = app.state::<SignIn>() else {
+        return Vec::new();
+    };
+    let note = match state.form.apply_field_errors(&error) {
+        Some(unmatched) if unmatched.is_empty() => None,
+        Some(unmatched) => Some(unmatched.join(" ")),
+        // Wrong email or password: say it on the message line and let the
+        // user fix the password.
+        None => {
+            state.form.focus_field(SignInField::Password);
+            Some(describe(&error))
         }
-        Err(error) => {
-            match app.sign_in.form.apply_field_errors(&error) {
-                Some(unmatched) if unmatched.is_empty() => {}
-                Some(unmatched) => app.error(unmatched.join(" ")),
-                // Wrong email or password: say it on the message line and
-                // let the user fix the password.
-                None => {
-                    app.show_error(&error);
-                    app.sign_in.form.focus_param("password");
-                }
-            }
-            Vec::new()
-        }
+    };
+    if let Some(note) = note {
+        app.error(note);
     }
+    Vec::new()
 }
 
 /// The password was right; the account asks for a second factor. The
 /// password is not needed any more: forgotten.
 pub fn on_code_required(app: &mut App, mfa_token: Secret) -> Vec<Command> {
     app.busy = None;
-    app.sign_in.form.clear_secrets();
-    app.sign_in.code = Some(CodeStep::new(mfa_token, false));
+    let Some(state) = app.state::<SignIn>() else {
+        return Vec::new();
+    };
+    state.form.clear_secrets();
+    state.code = Some(CodeStep::new(mfa_token, false));
     app.note = None;
     Vec::new()
 }
 
 fn on_code_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
-    let Some(step) = &mut app.sign_in.code else {
+    let Some(state) = app.state::<SignIn>() else {
         return Vec::new();
     };
-    if step.form.navigate(key) || step.form.edit(key) {
+    let Some(step) = &mut state.code else {
         return Vec::new();
-    }
-    match (key.code, step.form.focused()) {
-        (KeyCode::Enter, Focused::Field(_) | Focused::Button(CODE_SIGN_IN)) => submit_code(app),
-        (KeyCode::Enter, Focused::Button(CODE_TOGGLE)) => {
+    };
+    match step.form.on_key(key) {
+        Some(Action::Submit | Action::Press(CodeButton::SignIn)) => submit_code(app),
+        Some(Action::Press(CodeButton::UseRecoveryCode | CodeButton::UseAppCode)) => {
+            // The same challenge, the other kind of code.
             *step = CodeStep::new(step.mfa_token.clone(), !step.recovery);
             Vec::new()
         }
-        (KeyCode::Esc, _) => {
-            back_to_password(app);
+        Some(Action::Back) => {
+            state.back_to_password();
             app.note = None;
             Vec::new()
         }
-        _ => Vec::new(),
+        None => Vec::new(),
     }
 }
 
-fn back_to_password(app: &mut App) {
-    app.sign_in.code = None;
-    app.sign_in.form.focus_param("password");
-}
-
 fn submit_code(app: &mut App) -> Vec<Command> {
-    let Some(step) = &mut app.sign_in.code else {
+    let Some(step) = app.state::<SignIn>().and_then(|state| state.code.as_mut()) else {
         return Vec::new();
     };
     step.form.clear_errors();
@@ -234,7 +286,7 @@ fn submit_code(app: &mut App) -> Vec<Command> {
         } else {
             "Type the code your authenticator app shows"
         };
-        step.form.fields[0].error = Some(what.to_owned());
+        step.form.set_error(step.field(), what);
         return Vec::new();
     }
     let command = Command::SignInSecondFactor {
@@ -247,55 +299,46 @@ fn submit_code(app: &mut App) -> Vec<Command> {
 pub fn on_second_factor_checked(app: &mut App, result: Result<User, ClientError>) -> Vec<Command> {
     app.busy = None;
     let error = match result {
-        Ok(user) => {
-            let greeting = format!("Signed in as {} {}.", user.first_name, user.last_name);
-            return app.signed_in(user, greeting);
-        }
+        Ok(user) => return welcome(app, user),
         Err(error) => error,
+    };
+    let Some(state) = app.state::<SignIn>() else {
+        return Vec::new();
     };
     match error.server_code() {
         // The challenge was used, or outlived its minutes: the password
         // step earns a new one.
         Some(ErrorCode::InvalidMfaToken) => {
-            back_to_password(app);
+            state.back_to_password();
             app.error("The code step expired or was already used: type your password again.");
         }
         // Wrong, used or of another time: said on the field, typed again.
         Some(ErrorCode::InvalidCode) => {
-            if let Some(step) = &mut app.sign_in.code {
-                step.form.fields[0].clear();
-                step.form.fields[0].error = Some(super::app::describe(&error));
-                step.form.focus = 0;
+            if let Some(step) = &mut state.code {
+                step.form.retype(step.field(), describe(&error));
             }
         }
+        // Throttled (the wait is in the message), the server away.
         _ => {
-            let unmatched = app
-                .sign_in
-                .code
-                .as_mut()
-                .and_then(|step| step.form.apply_field_errors(&error));
-            match unmatched {
-                Some(unmatched) if unmatched.is_empty() => {}
-                Some(unmatched) => app.error(unmatched.join(" ")),
-                // Throttled (the wait is in the message), the server away.
-                None => app.show_error(&error),
+            let note = match &mut state.code {
+                Some(step) => step.form.take_error(&error),
+                None => Some(describe(&error)),
+            };
+            if let Some(note) = note {
+                app.error(note);
             }
         }
     }
     Vec::new()
 }
 
-pub fn hints(app: &App) -> Vec<Hint> {
-    let mut hints = vec![("Tab/S-Tab", "move"), ("Enter", "select")];
-    if app.sign_in.code.is_some() {
-        hints.push(("Esc", "back to the password"));
-    }
-    hints.extend(view::global_hints(app));
-    hints
+pub fn hints(state: &SignIn, app: &App) -> Vec<Hint> {
+    let esc = state.code.as_ref().map(|_| "back to the password");
+    view::form_hints(app, "select", esc)
 }
 
-pub fn view(app: &App, frame: &mut Frame, area: Rect) {
-    if let Some(step) = &app.sign_in.code {
+pub fn view(state: &SignIn, app: &App, frame: &mut Frame, area: Rect) {
+    if let Some(step) = &state.code {
         let intro = if step.recovery {
             "Type one of your recovery codes (each works once)."
         } else {
@@ -314,7 +357,7 @@ pub fn view(app: &App, frame: &mut Frame, area: Rect) {
         frame,
         area,
         &["Sign in to your gatepass account."],
-        &app.sign_in.form,
+        &state.form,
         view::cursor_allowed(app),
     );
 }
@@ -322,8 +365,11 @@ pub fn view(app: &App, frame: &mut Frame, area: Rect) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tui::app::ScreenId;
     use crate::tui::app::{update, Message, NoteKind};
+    use crate::tui::forgot::ForgotField;
     use crate::tui::testing::*;
+    use crossterm::event::KeyCode;
     use gatepass_common::ErrorCode;
 
     fn fill(app: &mut App) {
@@ -347,7 +393,10 @@ mod tests {
         assert_eq!(app.busy.as_ref().unwrap().label, "Signing in");
         // The form stays editable while the call is in flight.
         type_text(&mut app, "!");
-        assert_eq!(app.sign_in.form.value("password"), "correct horse!");
+        assert_eq!(
+            app.sign_in().form.value(SignInField::Password),
+            "correct horse!"
+        );
         // A second Enter does not send a second sign-in.
         assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
     }
@@ -359,13 +408,23 @@ mod tests {
         update(&mut app, key(KeyCode::Enter));
         let commands = update(&mut app, Message::SignedIn(Ok(ada())));
         assert_eq!(commands, vec![Command::LoadAccount]);
-        assert_eq!(app.screen, Screen::Account);
-        assert_eq!(app.sign_in.form.value("password"), "");
+        assert_eq!(app.screen.id(), ScreenId::Account);
         assert_eq!(
             app.note.as_ref().unwrap().text,
             "Signed in as Ada Lovelace."
         );
-        assert_eq!(app.account.user.as_ref().unwrap().email, "ada@example.com");
+        assert_eq!(
+            app.account().user.as_ref().unwrap().email,
+            "ada@example.com"
+        );
+        // The Sign in screen went, the password with it: signed out, the
+        // form has the email and no password.
+        app.session_ended("test");
+        assert_eq!(app.sign_in().form.value(SignInField::Password), "");
+        assert_eq!(
+            app.sign_in().form.value(SignInField::Email),
+            "ada@example.com"
+        );
     }
 
     #[test]
@@ -379,12 +438,12 @@ mod tests {
             "Incorrect email or password",
         );
         assert!(update(&mut app, Message::SignedIn(Err(error))).is_empty());
-        assert_eq!(app.screen, Screen::SignIn);
+        assert_eq!(app.screen.id(), ScreenId::SignIn);
         assert!(app.busy.is_none());
         let note = app.note.clone().unwrap();
         assert_eq!(note.kind, NoteKind::Error);
         assert_eq!(note.text, "Incorrect email or password");
-        assert!(app.sign_in.form.is_focused("password"));
+        assert!(app.sign_in().form.is_focused(SignInField::Password));
     }
 
     #[test]
@@ -396,9 +455,12 @@ mod tests {
             ("password", "Password is required"),
         ]);
         update(&mut app, Message::SignedIn(Err(error)));
-        assert_eq!(app.sign_in.form.error("email"), Some("Email is required"));
         assert_eq!(
-            app.sign_in.form.error("password"),
+            app.sign_in().form.error(SignInField::Email),
+            Some("Email is required")
+        );
+        assert_eq!(
+            app.sign_in().form.error(SignInField::Password),
             Some("Password is required")
         );
         assert!(app.note.is_none());
@@ -407,29 +469,32 @@ mod tests {
     #[test]
     fn the_buttons_lead_to_the_other_screens() {
         for (button, screen) in [
-            (SIGN_UP, Screen::SignUp),
-            (FORGOT, Screen::Forgot),
-            (RESET, Screen::Reset),
+            (SignInButton::SignUp, ScreenId::SignUp),
+            (SignInButton::Forgot, ScreenId::Forgot),
+            (SignInButton::Reset, ScreenId::Reset),
         ] {
             let mut app = signed_out_app();
             type_text(&mut app, "ada@example.com");
-            app.sign_in.form.focus_button(button);
+            app.sign_in_mut().form.focus_button(button);
             assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
-            assert_eq!(app.screen, screen);
+            assert_eq!(app.screen.id(), screen);
         }
         // The email typed here follows to Sign up and Forgot password.
         let mut app = signed_out_app();
         type_text(&mut app, "ada@example.com");
-        app.sign_in.form.focus_button(FORGOT);
+        app.sign_in_mut().form.focus_button(SignInButton::Forgot);
         update(&mut app, key(KeyCode::Enter));
-        assert_eq!(app.forgot.form.value("email"), "ada@example.com");
+        assert_eq!(
+            app.forgot().form.value(ForgotField::Email),
+            "ada@example.com"
+        );
     }
 
     #[test]
     fn the_sign_in_button_submits_too() {
         let mut app = signed_out_app();
         fill(&mut app);
-        app.sign_in.form.focus_button(SIGN_IN);
+        app.sign_in_mut().form.focus_button(SignInButton::SignIn);
         assert_eq!(update(&mut app, key(KeyCode::Enter)).len(), 1);
     }
 
@@ -479,9 +544,9 @@ mod tests {
     #[test]
     fn the_code_step_follows_the_password_and_sends_the_code() {
         let mut app = code_step();
-        assert_eq!(app.screen, Screen::SignIn);
+        assert_eq!(app.screen.id(), ScreenId::SignIn);
         // The password is forgotten: the challenge stands for it now.
-        assert_eq!(app.sign_in.form.value("password"), "");
+        assert_eq!(app.sign_in().form.value(SignInField::Password), "");
         let screen = render(&app, 80, 24);
         assert_contains(&screen, "Two-factor sign-in is on for this account.");
         assert_contains(&screen, "Type the code from your authenticator app.");
@@ -490,7 +555,7 @@ mod tests {
         assert!(app.typing());
         // An empty code is caught here.
         assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
-        assert!(app.sign_in.code.as_ref().unwrap().form.has_errors());
+        assert!(app.sign_in().code.as_ref().unwrap().form.has_errors());
         type_text(&mut app, " 123456 ");
         assert_eq!(
             update(&mut app, key(KeyCode::Enter)),
@@ -499,31 +564,32 @@ mod tests {
         assert_eq!(app.busy.as_ref().unwrap().label, "Checking the code");
         let commands = update(&mut app, Message::SecondFactorChecked(Ok(ada())));
         assert_eq!(commands, vec![Command::LoadAccount]);
-        assert_eq!(app.screen, Screen::Account);
-        assert!(app.sign_in.code.is_none());
+        assert_eq!(app.screen.id(), ScreenId::Account);
+        app.session_ended("test");
+        assert!(app.sign_in().code.is_none());
     }
 
     #[test]
     fn a_recovery_code_can_be_used_instead() {
         let mut app = code_step();
-        app.sign_in
+        app.sign_in_mut()
             .code
             .as_mut()
             .unwrap()
             .form
-            .focus_button(CODE_TOGGLE);
+            .focus_button(CodeButton::UseRecoveryCode);
         update(&mut app, key(KeyCode::Enter));
         let screen = render(&app, 80, 24);
         assert_contains(&screen, "Type one of your recovery codes");
         assert_contains(&screen, "Recovery code");
         assert_contains(&screen, "Use a code from the app instead");
         assert!(app
-            .sign_in
+            .sign_in()
             .code
             .as_ref()
             .unwrap()
             .form
-            .is_focused("recoveryCode"));
+            .is_focused(CodeField::RecoveryCode));
         type_text(&mut app, "abcde-fghij");
         assert_eq!(
             update(&mut app, key(KeyCode::Enter)),
@@ -538,9 +604,12 @@ mod tests {
         update(&mut app, key(KeyCode::Enter));
         let error = refusal(400, ErrorCode::InvalidCode, "The code is not valid.");
         update(&mut app, Message::SecondFactorChecked(Err(error)));
-        let step = app.sign_in.code.as_ref().expect("still on the code step");
-        assert_eq!(step.form.error("code"), Some("The code is not valid."));
-        assert_eq!(step.form.value("code"), "");
+        let step = app.sign_in().code.as_ref().expect("still on the code step");
+        assert_eq!(
+            step.form.error(CodeField::Code),
+            Some("The code is not valid.")
+        );
+        assert_eq!(step.form.value(CodeField::Code), "");
         assert_contains(&render(&app, 80, 24), "✗ The code is not valid.");
         type_text(&mut app, "111111");
         assert_eq!(
@@ -560,9 +629,12 @@ mod tests {
             "The sign-in challenge is invalid or expired.",
         );
         update(&mut app, Message::SecondFactorChecked(Err(error)));
-        assert!(app.sign_in.code.is_none());
-        assert!(app.sign_in.form.is_focused("password"));
-        assert_eq!(app.sign_in.form.value("email"), "ada@example.com ");
+        assert!(app.sign_in().code.is_none());
+        assert!(app.sign_in().form.is_focused(SignInField::Password));
+        assert_eq!(
+            app.sign_in().form.value(SignInField::Email),
+            "ada@example.com "
+        );
         let note = app.note.clone().unwrap();
         assert_eq!(note.kind, NoteKind::Error);
         assert_contains(&render(&app, 80, 24), "type your password again.");
@@ -579,7 +651,7 @@ mod tests {
             "Too many failed attempts; try again in 60 seconds",
         );
         update(&mut app, Message::SecondFactorChecked(Err(error)));
-        assert!(app.sign_in.code.is_some());
+        assert!(app.sign_in().code.is_some());
         assert_contains(&render(&app, 80, 24), "try again in 60 seconds");
     }
 
@@ -587,15 +659,15 @@ mod tests {
     fn esc_on_the_code_step_returns_to_the_password() {
         let mut app = code_step();
         update(&mut app, key(KeyCode::Esc));
-        assert!(app.sign_in.code.is_none());
-        assert!(app.sign_in.form.is_focused("password"));
+        assert!(app.sign_in().code.is_none());
+        assert!(app.sign_in().form.is_focused(SignInField::Password));
         assert_contains(&render(&app, 80, 24), "Sign in to your gatepass account.");
     }
 
     #[test]
     fn the_challenge_never_shows_in_debug_output() {
         let app = code_step();
-        let debug = format!("{:?}", app.sign_in);
+        let debug = format!("{:?}", app.sign_in());
         assert!(!debug.contains("challenge-1"), "{debug}");
         let command = code_command(SecondFactor::Code("123456".into()));
         let debug = format!("{command:?}");

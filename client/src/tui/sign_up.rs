@@ -2,82 +2,107 @@
 //! (including that the passwords match) and its messages land under the
 //! fields.
 
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::KeyEvent;
 use gatepass_common::User;
 use ratatui::layout::Rect;
 use ratatui::Frame;
 
 use super::app::{App, Command, Screen, Secret};
-use super::form::{Field, Focused, Form};
+use super::form::{buttons, fields, Action, Form};
+use super::sign_in::SignIn;
 use super::view::{self, Hint};
 use crate::error::ClientError;
 
-const CREATE: usize = 0;
-const BACK: usize = 1;
+fields! {
+    pub enum SignUpField {
+        FirstName = ("First name", "firstName"),
+        LastName = ("Last name", "lastName"),
+        Email = ("Email", "email"),
+        Password = ("Password", "password", masked),
+        Confirm = ("Confirm", "passwordConfirm", masked),
+    }
+}
+
+buttons! {
+    pub enum SignUpButton {
+        Create = "Create the account",
+        Back = "Back to sign in",
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct SignUp {
-    pub form: Form,
+    pub form: Form<SignUpField, SignUpButton>,
 }
 
 impl Default for SignUp {
     fn default() -> SignUp {
+        use SignUpField::*;
         SignUp {
             form: Form::new(
-                vec![
-                    Field::text("First name", "firstName"),
-                    Field::text("Last name", "lastName"),
-                    Field::text("Email", "email"),
-                    Field::secret("Password", "password"),
-                    Field::secret("Confirm", "passwordConfirm"),
-                ],
-                vec!["Create the account", "Back to sign in"],
+                &[FirstName, LastName, Email, Password, Confirm],
+                &[SignUpButton::Create, SignUpButton::Back],
             ),
         }
     }
 }
 
-pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
-    let form = &mut app.sign_up.form;
-    if form.navigate(key) || form.edit(key) {
-        return Vec::new();
+impl SignUp {
+    /// From Sign in, with the email typed there.
+    pub fn with_email(email: &str) -> SignUp {
+        let mut sign_up = SignUp::default();
+        sign_up.form.set_value(SignUpField::Email, email);
+        sign_up
     }
-    match (key.code, form.focused()) {
-        (KeyCode::Enter, Focused::Field(_) | Focused::Button(CREATE)) => submit(app),
-        (KeyCode::Enter, Focused::Button(BACK)) | (KeyCode::Esc, _) => {
-            app.go(Screen::SignIn);
+}
+
+pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
+    let Some(state) = app.state::<SignUp>() else {
+        return Vec::new();
+    };
+    match state.form.on_key(key) {
+        Some(Action::Submit | Action::Press(SignUpButton::Create)) => submit(app),
+        Some(Action::Press(SignUpButton::Back) | Action::Back) => {
+            let email = state.form.value(SignUpField::Email).to_owned();
+            app.go(Screen::SignIn(SignIn::with_email(&email)));
             Vec::new()
         }
-        _ => Vec::new(),
+        None => Vec::new(),
     }
 }
 
 fn submit(app: &mut App) -> Vec<Command> {
-    let form = &mut app.sign_up.form;
+    let Some(state) = app.state::<SignUp>() else {
+        return Vec::new();
+    };
+    let form = &mut state.form;
     form.clear_errors();
+    let value = |id| form.value(id).trim().to_owned();
     let command = Command::SignUp {
-        first_name: form.value("firstName").trim().to_owned(),
-        last_name: form.value("lastName").trim().to_owned(),
-        email: form.value("email").trim().to_owned(),
-        password: Secret::new(form.value("password")),
-        confirm: Secret::new(form.value("passwordConfirm")),
+        first_name: value(SignUpField::FirstName),
+        last_name: value(SignUpField::LastName),
+        email: value(SignUpField::Email),
+        password: Secret::new(form.value(SignUpField::Password)),
+        confirm: Secret::new(form.value(SignUpField::Confirm)),
     };
     app.start("Creating your account", command)
 }
 
+/// A success signs in wherever the user went meanwhile (the account
+/// exists); a refusal is for the Sign up screen only.
 pub fn on_signed_up(app: &mut App, result: Result<User, ClientError>) -> Vec<Command> {
     app.busy = None;
     match result {
         Ok(user) => {
-            app.sign_up.form.clear();
             let greeting = format!("Welcome, {}! Your account is ready.", user.first_name);
             app.signed_in(user, greeting)
         }
         Err(error) => {
-            match app.sign_up.form.apply_field_errors(&error) {
-                Some(unmatched) if unmatched.is_empty() => {}
-                Some(unmatched) => app.error(unmatched.join(" ")),
-                None => app.show_error(&error),
+            if let Some(note) = app
+                .state::<SignUp>()
+                .and_then(|state| state.form.take_error(&error))
+            {
+                app.error(note);
             }
             Vec::new()
         }
@@ -85,17 +110,15 @@ pub fn on_signed_up(app: &mut App, result: Result<User, ClientError>) -> Vec<Com
 }
 
 pub fn hints(app: &App) -> Vec<Hint> {
-    let mut hints = vec![("Tab/S-Tab", "move"), ("Enter", "create"), ("Esc", "back")];
-    hints.extend(view::global_hints(app));
-    hints
+    view::form_hints(app, "create", Some("back"))
 }
 
-pub fn view(app: &App, frame: &mut Frame, area: Rect) {
+pub fn view(state: &SignUp, app: &App, frame: &mut Frame, area: Rect) {
     view::form_screen(
         frame,
         area,
         &["Create a gatepass account. Passwords: at least 8 characters."],
-        &app.sign_up.form,
+        &state.form,
         view::cursor_allowed(app),
     );
 }
@@ -103,12 +126,15 @@ pub fn view(app: &App, frame: &mut Frame, area: Rect) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tui::app::ScreenId;
     use crate::tui::app::{update, Message};
+    use crate::tui::sign_in::SignInButton;
     use crate::tui::testing::*;
+    use crossterm::event::KeyCode;
 
     fn sign_up_app() -> App {
         let mut app = signed_out_app();
-        app.go(Screen::SignUp);
+        app.go(Screen::SignUp(SignUp::default()));
         app
     }
 
@@ -152,18 +178,21 @@ mod tests {
             ("passwordConfirm", "Passwords do not match"),
         ]);
         assert!(update(&mut app, Message::SignedUp(Err(error))).is_empty());
-        assert_eq!(app.screen, Screen::SignUp);
-        let form = &app.sign_up.form;
-        assert_eq!(form.error("email"), Some("Email is already in use"));
+        assert_eq!(app.screen.id(), ScreenId::SignUp);
+        let form = &app.sign_up().form;
         assert_eq!(
-            form.error("passwordConfirm"),
+            form.error(SignUpField::Email),
+            Some("Email is already in use")
+        );
+        assert_eq!(
+            form.error(SignUpField::Confirm),
             Some("Passwords do not match")
         );
-        assert!(form.is_focused("email"));
+        assert!(form.is_focused(SignUpField::Email));
         // Fixing a field clears its message only.
         type_text(&mut app, "x");
-        assert_eq!(app.sign_up.form.error("email"), None);
-        assert!(app.sign_up.form.error("passwordConfirm").is_some());
+        assert_eq!(app.sign_up().form.error(SignUpField::Email), None);
+        assert!(app.sign_up().form.error(SignUpField::Confirm).is_some());
     }
 
     #[test]
@@ -173,21 +202,26 @@ mod tests {
         update(&mut app, key(KeyCode::Enter));
         let commands = update(&mut app, Message::SignedUp(Ok(ada())));
         assert_eq!(commands, vec![Command::LoadAccount]);
-        assert_eq!(app.screen, Screen::Account);
-        assert_eq!(app.sign_up.form.value("password"), "");
-        assert_eq!(app.sign_up.form.value("firstName"), "");
+        assert_eq!(app.screen.id(), ScreenId::Account);
         assert!(app.note.as_ref().unwrap().text.contains("Welcome, Ada!"));
+        // The Sign up screen went with what was typed: signed out and back
+        // on Sign up, the form is empty but for the last email.
+        app.session_ended("test");
+        app.sign_in_mut().form.focus_button(SignInButton::SignUp);
+        update(&mut app, key(KeyCode::Enter));
+        assert_eq!(app.sign_up().form.value(SignUpField::Password), "");
+        assert_eq!(app.sign_up().form.value(SignUpField::FirstName), "");
     }
 
     #[test]
     fn esc_and_the_back_button_return_to_sign_in() {
         let mut app = sign_up_app();
         update(&mut app, key(KeyCode::Esc));
-        assert_eq!(app.screen, Screen::SignIn);
+        assert_eq!(app.screen.id(), ScreenId::SignIn);
         let mut app = sign_up_app();
-        app.sign_up.form.focus_button(BACK);
+        app.sign_up_mut().form.focus_button(SignUpButton::Back);
         update(&mut app, key(KeyCode::Enter));
-        assert_eq!(app.screen, Screen::SignIn);
+        assert_eq!(app.screen.id(), ScreenId::SignIn);
     }
 
     #[test]

@@ -7,8 +7,15 @@ use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 use time::OffsetDateTime;
 
-use super::app::{update, AccountData, App, Message, Screen};
+use super::account::Account;
+use super::app::{update, AccountData, App, Message, Screen, ScreenId, ScreenState};
+use super::forgot::Forgot;
+use super::reset::Reset;
+use super::sign_in::SignIn;
+use super::sign_up::SignUp;
 use super::status::StatusInfo;
+use super::tokens::Tokens;
+use super::two_factor::TwoFactor;
 use crate::error::ClientError;
 
 pub const SERVER: &str = "http://127.0.0.1:8000";
@@ -73,8 +80,59 @@ pub fn account_app() -> App {
     let (mut app, _) = App::new(SERVER, t0());
     update(&mut app, Message::Started(Ok(Some(account_data()))));
     app.status = signed_in_status();
-    assert_eq!(app.screen, Screen::Account);
+    assert_eq!(app.screen.id(), ScreenId::Account);
     app
+}
+
+/// `screen`, fresh, in front of `app`'s account (for the panels).
+pub fn fresh_screen(app: &App, screen: ScreenId) -> Screen {
+    let account = || app.screen.account().cloned().unwrap_or_default();
+    match screen {
+        ScreenId::Starting => Screen::Starting,
+        ScreenId::SignIn => Screen::SignIn(SignIn::default()),
+        ScreenId::SignUp => Screen::SignUp(SignUp::default()),
+        ScreenId::Forgot => Screen::Forgot(Forgot::default()),
+        ScreenId::Reset => Screen::Reset(Reset::default()),
+        ScreenId::Account => Screen::Account(account()),
+        ScreenId::Tokens => Screen::Tokens(Tokens::new(account())),
+        ScreenId::TwoFactor => Screen::TwoFactor(TwoFactor::new(account())),
+    }
+}
+
+/// The state of the screen showing, for the tests' asserts; panics on
+/// another screen.
+macro_rules! screen_state {
+    ($get:ident, $get_mut:ident, $type:ty) => {
+        #[track_caller]
+        pub fn $get(&self) -> &$type {
+            <$type>::of(&self.screen).expect(stringify!($type))
+        }
+
+        #[track_caller]
+        pub fn $get_mut(&mut self) -> &mut $type {
+            <$type>::of_mut(&mut self.screen).expect(stringify!($type))
+        }
+    };
+}
+
+impl App {
+    screen_state!(sign_in, sign_in_mut, SignIn);
+    screen_state!(sign_up, sign_up_mut, SignUp);
+    screen_state!(forgot, forgot_mut, Forgot);
+    screen_state!(reset, reset_mut, Reset);
+    screen_state!(tokens, tokens_mut, Tokens);
+    screen_state!(two_factor, two_factor_mut, TwoFactor);
+
+    /// The account shown, or behind a panel.
+    #[track_caller]
+    pub fn account(&self) -> &Account {
+        self.screen.account().expect("signed in")
+    }
+
+    #[track_caller]
+    pub fn account_mut(&mut self) -> &mut Account {
+        self.screen.account_mut().expect("signed in")
+    }
 }
 
 pub fn press(code: KeyCode) -> KeyEvent {

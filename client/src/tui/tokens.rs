@@ -15,17 +15,15 @@ use ratatui::Frame;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use super::account::when;
+use super::account::{when, Account};
 use super::app::{self, App, Command, Screen, Secret};
 use super::confirm::Confirm;
-use super::form::{Field, Focused, Form};
+use super::form::{buttons, fields, Action, Form};
 use super::status::shorten;
 use super::view::{self, wrap_words, Hint};
 use crate::display::escape;
 use crate::error::ClientError;
 
-const CREATE: usize = 0;
-const CANCEL: usize = 1;
 const LOADING: &str = "Loading your tokens";
 /// The columns after the name: created, expires (a day each), last used.
 const DAY_WIDTH: usize = 10;
@@ -61,37 +59,55 @@ pub enum Mode {
     Shown(ShownToken),
 }
 
+fields! {
+    pub enum TokenField {
+        Name = ("Name", "name"),
+        /// Like `30d`; empty: the server's default.
+        ExpiresIn = ("Expires in", "expiresIn"),
+        /// Only once the server asked for a second factor.
+        Code = ("Code", "code", masked),
+    }
+}
+
+buttons! {
+    pub enum TokenButton {
+        Create = "Create the token",
+        Cancel = "Cancel",
+    }
+}
+
+pub type TokenForm = Form<TokenField, TokenButton>;
+
 #[derive(Debug, Clone)]
 pub struct Tokens {
+    /// The account the panel returns to.
+    pub account: Account,
     /// `None` until loaded.
     pub list: Option<Vec<PersonalToken>>,
     pub selected: usize,
     pub mode: Mode,
-    pub form: Form,
+    pub form: TokenForm,
 }
 
-fn new_form() -> Form {
+fn new_form() -> TokenForm {
     Form::new(
-        vec![
-            Field::text("Name", "name"),
-            Field::text("Expires in", "expiresIn"),
-        ],
-        vec!["Create the token", "Cancel"],
+        &[TokenField::Name, TokenField::ExpiresIn],
+        &[TokenButton::Create, TokenButton::Cancel],
     )
 }
 
-impl Default for Tokens {
-    fn default() -> Tokens {
+impl Tokens {
+    /// The panel in front of `account`, nothing loaded yet.
+    pub fn new(account: Account) -> Tokens {
         Tokens {
+            account,
             list: None,
             selected: 0,
             mode: Mode::List,
             form: new_form(),
         }
     }
-}
 
-impl Tokens {
     pub fn typing(&self) -> bool {
         self.mode == Mode::Create && self.form.typing()
     }
@@ -114,31 +130,31 @@ impl Tokens {
     /// The code field appears once the server asked for a second factor:
     /// the server, not the app, knows whether the account has one.
     fn ask_for_code(&mut self) {
-        if !self.has_code_field() {
-            self.form.fields.push(Field::secret("Code", "code"));
-        }
-        self.form.focus_param("code");
+        self.form.add_field(TokenField::Code);
+        self.form.focus_field(TokenField::Code);
     }
 
     fn has_code_field(&self) -> bool {
-        self.form.fields.iter().any(|f| f.param == "code")
+        self.form.has_field(TokenField::Code)
     }
 }
 
 /// Account → t: the panel, loading its list.
-pub fn open(app: &mut App) -> Vec<Command> {
-    app.tokens = Tokens::default();
-    app.go(Screen::Tokens);
+pub fn open(app: &mut App, panel: Tokens) -> Vec<Command> {
+    app.go(Screen::Tokens(panel));
     app.start(LOADING, Command::LoadTokens)
 }
 
 pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
-    match app.tokens.mode {
+    let Screen::Tokens(tokens) = &mut app.screen else {
+        return Vec::new();
+    };
+    match tokens.mode {
         Mode::List => on_list_key(app, key),
         Mode::Create => on_form_key(app, key),
         Mode::Shown(_) => {
             // Any key: the secret leaves the app's memory with the box.
-            app.tokens.mode = Mode::List;
+            tokens.mode = Mode::List;
             let commands = app.start(LOADING, Command::LoadTokens);
             app.info("The token is no longer shown. Revoke it here if it was not copied.");
             commands
@@ -147,7 +163,9 @@ pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
 }
 
 fn on_list_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
-    let tokens = &mut app.tokens;
+    let Screen::Tokens(tokens) = &mut app.screen else {
+        return Vec::new();
+    };
     match key.code {
         KeyCode::Char('r') => app.start(LOADING, Command::LoadTokens),
         KeyCode::Down | KeyCode::Char('j') => {
@@ -174,7 +192,8 @@ fn on_list_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
             Vec::new()
         }
         KeyCode::Esc => {
-            app.go(Screen::Account);
+            let account = std::mem::take(&mut tokens.account);
+            app.go(Screen::Account(account));
             Vec::new()
         }
         _ => Vec::new(),
@@ -182,83 +201,103 @@ fn on_list_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
 }
 
 fn on_form_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
-    let form = &mut app.tokens.form;
-    if form.navigate(key) || form.edit(key) {
+    let Screen::Tokens(tokens) = &mut app.screen else {
         return Vec::new();
-    }
-    match (key.code, form.focused()) {
-        (KeyCode::Enter, Focused::Field(_) | Focused::Button(CREATE)) => submit(app),
-        (KeyCode::Enter, Focused::Button(CANCEL)) | (KeyCode::Esc, _) => {
-            app.tokens.form = new_form();
-            app.tokens.mode = Mode::List;
+    };
+    match tokens.form.on_key(key) {
+        Some(Action::Submit | Action::Press(TokenButton::Create)) => submit(app),
+        Some(Action::Press(TokenButton::Cancel) | Action::Back) => {
+            tokens.form = new_form();
+            tokens.mode = Mode::List;
             app.note = None;
             Vec::new()
         }
-        _ => Vec::new(),
+        None => Vec::new(),
     }
 }
 
 /// The server checks the name and the lifetime; its messages land under
 /// the fields.
 fn submit(app: &mut App) -> Vec<Command> {
-    let form = &mut app.tokens.form;
+    let Screen::Tokens(tokens) = &mut app.screen else {
+        return Vec::new();
+    };
+    let form = &mut tokens.form;
     form.clear_errors();
-    let expires_in = form.value("expiresIn").trim();
-    let code = form.value("code").trim();
+    let expires_in = form.value(TokenField::ExpiresIn).trim();
+    let code = form.value(TokenField::Code).trim();
     let command = Command::CreateToken {
-        name: form.value("name").trim().to_owned(),
+        name: form.value(TokenField::Name).trim().to_owned(),
         expires_in: (!expires_in.is_empty()).then(|| expires_in.to_owned()),
         code: (!code.is_empty()).then(|| Secret::new(code)),
     };
     app.start("Creating the token", command)
 }
 
+/// The session ended (then Sign in) or the panel was left: either way the
+/// answer has nowhere to go.
+fn gone(app: &mut App, error: Option<&ClientError>) -> bool {
+    error.is_some_and(|error| app::session_over(app, error)) || app.state::<Tokens>().is_none()
+}
+
 pub fn on_loaded(app: &mut App, result: Result<Vec<PersonalToken>, ClientError>) -> Vec<Command> {
     app.busy = None;
+    if gone(app, result.as_ref().err()) {
+        return Vec::new();
+    }
+    let Screen::Tokens(tokens) = &mut app.screen else {
+        return Vec::new();
+    };
     match result {
-        Ok(tokens) => app.tokens.set_list(tokens),
-        Err(error) => {
-            if !app::session_over(app, &error) {
-                app.show_error(&error);
-            }
-        }
+        Ok(list) => tokens.set_list(list),
+        Err(error) => app.show_error(&error),
     }
     Vec::new()
 }
 
 pub fn on_created(app: &mut App, result: Result<ShownToken, ClientError>) -> Vec<Command> {
     app.busy = None;
+    if gone(app, result.as_ref().err()) {
+        // A token made for a panel left behind is not shown: it shows in the
+        // list as any other, to revoke if unwanted.
+        return Vec::new();
+    }
+    let Screen::Tokens(tokens) = &mut app.screen else {
+        return Vec::new();
+    };
     let error = match result {
         Ok(shown) => {
-            app.tokens.form = new_form();
-            app.tokens.mode = Mode::Shown(shown);
+            tokens.form = new_form();
+            tokens.mode = Mode::Shown(shown);
             return Vec::new();
         }
         Err(error) => error,
     };
-    if app::session_over(app, &error) {
-        return Vec::new();
-    }
     match error.server_code() {
         Some(ErrorCode::MfaRequired) => {
-            app.tokens.ask_for_code();
+            tokens.ask_for_code();
             app.info("Two-factor sign-in is on: type a code from your authenticator app.");
         }
         Some(ErrorCode::InvalidCode) => {
-            app.tokens.ask_for_code();
-            app.tokens.form.set_error("code", app::describe(&error));
+            tokens.ask_for_code();
+            tokens
+                .form
+                .set_error(TokenField::Code, app::describe(&error));
         }
-        _ => match app.tokens.form.apply_field_errors(&error) {
-            Some(unmatched) if unmatched.is_empty() => {}
-            Some(unmatched) => app.error(unmatched.join(" ")),
-            None => app.show_error(&error),
-        },
+        _ => {
+            if let Some(note) = tokens.form.take_error(&error) {
+                app.error(note);
+            }
+        }
     }
     Vec::new()
 }
 
 pub fn on_revoked(app: &mut App, result: Result<(), ClientError>) -> Vec<Command> {
     app.busy = None;
+    if gone(app, result.as_ref().err()) {
+        return Vec::new();
+    }
     match result {
         Ok(()) => {
             let commands = app.start(LOADING, Command::LoadTokens);
@@ -266,9 +305,6 @@ pub fn on_revoked(app: &mut App, result: Result<(), ClientError>) -> Vec<Command
             commands
         }
         Err(error) => {
-            if app::session_over(app, &error) {
-                return Vec::new();
-            }
             // Revoked or expired already: the list is stale.
             let commands = if error.server_code() == Some(ErrorCode::TokenNotFound) {
                 app.start(LOADING, Command::LoadTokens)
@@ -281,8 +317,8 @@ pub fn on_revoked(app: &mut App, result: Result<(), ClientError>) -> Vec<Command
     }
 }
 
-pub fn hints(app: &App) -> Vec<Hint> {
-    let mut hints = match app.tokens.mode {
+pub fn hints(tokens: &Tokens, app: &App) -> Vec<Hint> {
+    let mut hints = match tokens.mode {
         Mode::List => vec![
             ("r", "reload"),
             ("↑↓", "select"),
@@ -367,16 +403,15 @@ fn token_line(token: &PersonalToken, width: usize, now: OffsetDateTime) -> Line<
     ])
 }
 
-pub fn view(app: &App, frame: &mut Frame, area: Rect) {
-    match &app.tokens.mode {
-        Mode::List => list_view(app, frame, area),
-        Mode::Create => form_view(app, frame, area),
+pub fn view(tokens: &Tokens, app: &App, frame: &mut Frame, area: Rect) {
+    match &tokens.mode {
+        Mode::List => list_view(tokens, app, frame, area),
+        Mode::Create => form_view(tokens, app, frame, area),
         Mode::Shown(shown) => shown_view(shown, frame, area),
     }
 }
 
-fn list_view(app: &App, frame: &mut Frame, area: Rect) {
-    let tokens = &app.tokens;
+fn list_view(tokens: &Tokens, app: &App, frame: &mut Frame, area: Rect) {
     let about = [
         "A script or CI job signs in with a token set as GATEPASS_API_TOKEN.",
         "Signing out everywhere and changing the password do not revoke tokens: \
@@ -433,22 +468,16 @@ fn list_view(app: &App, frame: &mut Frame, area: Rect) {
     frame.render_stateful_widget(list, rows_area, &mut state);
 }
 
-fn form_view(app: &App, frame: &mut Frame, area: Rect) {
+fn form_view(tokens: &Tokens, app: &App, frame: &mut Frame, area: Rect) {
     let mut intro = vec![
         "A new personal access token: a script or CI job signs in with it \
          (GATEPASS_API_TOKEN) instead of your password.",
         "Expires in: like 30d or 12h, at most 365d; left empty, 90 days.",
     ];
-    if app.tokens.has_code_field() {
+    if tokens.has_code_field() {
         intro.push("Two-factor sign-in is on: also a code from your authenticator app.");
     }
-    view::form_screen(
-        frame,
-        area,
-        &intro,
-        &app.tokens.form,
-        view::cursor_allowed(app),
-    );
+    view::form_screen(frame, area, &intro, &tokens.form, view::cursor_allowed(app));
 }
 
 /// The new token, on a row of its own from the first column and with no
@@ -496,6 +525,7 @@ fn shown_view(shown: &ShownToken, frame: &mut Frame, area: Rect) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tui::app::ScreenId;
     use crate::tui::app::{update, Message};
     use crate::tui::testing::*;
 
@@ -539,16 +569,55 @@ mod tests {
     #[test]
     fn t_opens_the_panel_and_esc_returns_to_account() {
         let mut app = tokens_app(two_tokens());
-        assert_eq!(app.screen, Screen::Tokens);
+        assert_eq!(app.screen.id(), ScreenId::Tokens);
         assert!(app.busy.is_none());
-        assert_eq!(app.tokens.list.as_ref().unwrap().len(), 2);
+        assert_eq!(app.tokens().list.as_ref().unwrap().len(), 2);
         assert_eq!(
             update(&mut app, key(KeyCode::Char('r'))),
             vec![Command::LoadTokens]
         );
         update(&mut app, Message::TokensLoaded(Ok(two_tokens())));
         update(&mut app, key(KeyCode::Esc));
-        assert_eq!(app.screen, Screen::Account);
+        assert_eq!(app.screen.id(), ScreenId::Account);
+    }
+
+    #[test]
+    fn a_list_that_arrives_after_the_panel_was_left_is_dropped() {
+        let mut app = account_app();
+        update(&mut app, key(KeyCode::Char('t')));
+        // Back to Account before the list arrives.
+        update(&mut app, key(KeyCode::Esc));
+        assert_eq!(app.screen.id(), ScreenId::Account);
+        assert!(update(&mut app, Message::TokensLoaded(Ok(two_tokens()))).is_empty());
+        assert_eq!(app.screen.id(), ScreenId::Account);
+        assert!(app.busy.is_none());
+        assert_eq!(
+            app.account().sessions.len(),
+            2,
+            "the account came back whole"
+        );
+        // An ended session still signs out, whichever screen asked.
+        update(&mut app, key(KeyCode::Char('t')));
+        update(&mut app, key(KeyCode::Esc));
+        let error = ClientError::AuthRequired(crate::error::AuthRequired::SessionEnded {
+            feedback: "Session revoked".into(),
+        });
+        update(&mut app, Message::TokensLoaded(Err(error)));
+        assert_eq!(app.screen.id(), ScreenId::SignIn);
+    }
+
+    #[test]
+    fn the_account_behind_the_panel_takes_a_late_reload() {
+        let mut app = account_app();
+        update(&mut app, key(KeyCode::Char('r')));
+        app.busy = None;
+        update(&mut app, key(KeyCode::Char('t')));
+        let mut data = account_data();
+        data.sessions.truncate(1);
+        update(&mut app, Message::AccountLoaded(Ok(data)));
+        assert_eq!(app.screen.id(), ScreenId::Tokens);
+        update(&mut app, key(KeyCode::Esc));
+        assert_eq!(app.account().sessions.len(), 1);
     }
 
     #[test]
@@ -557,17 +626,17 @@ mod tests {
         for code in [KeyCode::Down, KeyCode::Char('j'), KeyCode::Down] {
             update(&mut app, key(code));
         }
-        assert_eq!(app.tokens.selected, 1);
+        assert_eq!(app.tokens().selected, 1);
         update(&mut app, key(KeyCode::Char('k')));
         update(&mut app, key(KeyCode::Up));
-        assert_eq!(app.tokens.selected, 0);
+        assert_eq!(app.tokens().selected, 0);
         // A shorter list after a reload keeps the selection on it.
         update(&mut app, key(KeyCode::Down));
         update(
             &mut app,
             Message::TokensLoaded(Ok(vec![token("t-1", "deploy pipeline")])),
         );
-        assert_eq!(app.tokens.selected, 0);
+        assert_eq!(app.tokens().selected, 0);
     }
 
     #[test]
@@ -623,7 +692,7 @@ mod tests {
     fn n_opens_the_form_and_enter_sends_name_and_lifetime() {
         let mut app = tokens_app(two_tokens());
         update(&mut app, key(KeyCode::Char('n')));
-        assert_eq!(app.tokens.mode, Mode::Create);
+        assert_eq!(app.tokens().mode, Mode::Create);
         assert!(app.typing(), "command keys are text in the form");
         type_text(&mut app, " ci deploy ");
         update(&mut app, key(KeyCode::Tab));
@@ -660,10 +729,10 @@ mod tests {
         update(&mut app, key(KeyCode::Char('n')));
         type_text(&mut app, "half typed");
         update(&mut app, key(KeyCode::Esc));
-        assert_eq!(app.tokens.mode, Mode::List);
-        assert_eq!(app.screen, Screen::Tokens);
+        assert_eq!(app.tokens().mode, Mode::List);
+        assert_eq!(app.screen.id(), ScreenId::Tokens);
         update(&mut app, key(KeyCode::Char('n')));
-        assert_eq!(app.tokens.form.value("name"), "");
+        assert_eq!(app.tokens().form.value(TokenField::Name), "");
     }
 
     #[test]
@@ -676,12 +745,12 @@ mod tests {
         update(&mut app, key(KeyCode::Enter));
         let error = validation(&[("expiresIn", "expiresIn is invalid: unknown unit")]);
         update(&mut app, Message::TokenCreated(Err(error)));
-        assert_eq!(app.tokens.mode, Mode::Create);
+        assert_eq!(app.tokens().mode, Mode::Create);
         assert_eq!(
-            app.tokens.form.error("expiresIn"),
+            app.tokens().form.error(TokenField::ExpiresIn),
             Some("expiresIn is invalid: unknown unit")
         );
-        assert!(app.tokens.form.is_focused("expiresIn"));
+        assert!(app.tokens().form.is_focused(TokenField::ExpiresIn));
         assert_contains(&render(&app, 80, 24), "✗ expiresIn is invalid");
     }
 
@@ -689,12 +758,12 @@ mod tests {
     fn a_second_factor_asked_for_adds_the_code_field() {
         let mut app = tokens_app(Vec::new());
         update(&mut app, key(KeyCode::Char('n')));
-        assert!(!app.tokens.has_code_field());
+        assert!(!app.tokens().has_code_field());
         type_text(&mut app, "ci");
         update(&mut app, key(KeyCode::Enter));
         let asked = refusal(403, ErrorCode::MfaRequired, "A code is required");
         update(&mut app, Message::TokenCreated(Err(asked)));
-        assert!(app.tokens.form.is_focused("code"));
+        assert!(app.tokens().form.is_focused(TokenField::Code));
         assert_contains(&render(&app, 80, 24), "Two-factor sign-in is on");
         type_text(&mut app, "123456");
         assert_eq!(
@@ -708,13 +777,13 @@ mod tests {
         let wrong = refusal(400, ErrorCode::InvalidCode, "That code is not valid");
         update(&mut app, Message::TokenCreated(Err(wrong)));
         assert_eq!(
-            app.tokens.form.error("code"),
+            app.tokens().form.error(TokenField::Code),
             Some("That code is not valid")
         );
         // The code field shows dots, and Debug hides it.
         let screen = render(&app, 80, 24);
         assert!(!screen.contains("123456"), "{screen}");
-        assert!(!format!("{:?}", app.tokens).contains("123456"));
+        assert!(!format!("{:?}", app.tokens()).contains("123456"));
     }
 
     #[test]
@@ -725,7 +794,11 @@ mod tests {
         update(&mut app, key(KeyCode::Enter));
         update(&mut app, Message::TokenCreated(Ok(created())));
         assert!(app.busy.is_none());
-        assert_eq!(app.tokens.form.value("name"), "", "the form is forgotten");
+        assert_eq!(
+            app.tokens().form.value(TokenField::Name),
+            "",
+            "the form is forgotten"
+        );
         let screen = render(&app, 80, 24);
         assert_contains(&screen, "Copy it now: it is not shown again.");
         assert_contains(&screen, "Token \"deploy pipeline\" created");
@@ -734,7 +807,7 @@ mod tests {
             screen.lines().any(|line| line == TOKEN),
             "the token is not on a row of its own:\n{screen}"
         );
-        assert!(!format!("{:?}", app.tokens).contains(TOKEN));
+        assert!(!format!("{:?}", app.tokens()).contains(TOKEN));
 
         // Any key: the box goes, the list reloads, the secret is gone.
         assert_eq!(
@@ -742,7 +815,7 @@ mod tests {
             vec![Command::LoadTokens]
         );
         // `Mode::Shown` was the one place the secret was kept.
-        assert_eq!(app.tokens.mode, Mode::List);
+        assert_eq!(app.tokens().mode, Mode::List);
         assert!(!render(&app, 80, 24).contains(TOKEN));
     }
 
@@ -796,8 +869,13 @@ mod tests {
             feedback: "Session revoked".into(),
         });
         update(&mut app, Message::TokensLoaded(Err(error)));
-        assert_eq!(app.screen, Screen::SignIn);
-        assert!(app.tokens.list.is_none());
+        assert_eq!(app.screen.id(), ScreenId::SignIn);
+        // The panel went with its list; signed in again, it starts empty.
+        assert!(app.screen.account().is_none());
+        update(&mut app, Message::SignedIn(Ok(ada())));
+        app.busy = None;
+        update(&mut app, key(KeyCode::Char('t')));
+        assert!(app.tokens().list.is_none());
     }
 
     #[test]

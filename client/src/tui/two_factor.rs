@@ -13,9 +13,10 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Padding, Paragraph};
 use ratatui::Frame;
 
+use super::account::Account;
 use super::app::{self, App, Command, Screen, Secret};
 use super::confirm::Confirm;
-use super::form::{Field, Focused, Form};
+use super::form::{buttons, fields, Action, Form};
 use super::view::{self, wrap_words, Hint};
 use crate::display::escape;
 use crate::error::ClientError;
@@ -51,6 +52,19 @@ pub enum Answer {
     Disabled(Result<(), ClientError>),
 }
 
+impl Answer {
+    fn error(&self) -> Option<&ClientError> {
+        match self {
+            Answer::Status(Err(error))
+            | Answer::SetUp(Err(error))
+            | Answer::Confirmed(Err(error))
+            | Answer::RecoveryCodes(Err(error))
+            | Answer::Disabled(Err(error)) => Some(error),
+            _ => None,
+        }
+    }
+}
+
 /// What the authenticator app needs: the secret and its `otpauth://` URI.
 /// Secrets both (whoever has them makes the codes): hidden from `Debug`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,40 +73,67 @@ pub struct Enrolment {
     pub uri: Secret,
 }
 
+fields! {
+    pub enum TwoFactorField {
+        /// The current password.
+        Password = ("Password", "currentPassword", masked),
+        /// A code from the authenticator app (turning off: or a recovery code).
+        Code = ("Code", "code"),
+    }
+}
+
+buttons! {
+    /// Each of the panel's forms has one button: its action.
+    pub enum TwoFactorButton {
+        Continue = "Continue",
+        TurnOn = "Turn on",
+        MakeCodes = "Make new recovery codes",
+        TurnOff = "Turn off",
+    }
+}
+
+pub type TwoFactorForm = Form<TwoFactorField, TwoFactorButton>;
+
 #[derive(Debug, Clone, Default)]
 pub enum Step {
     /// The state and the keys that change it.
     #[default]
     Overview,
     /// Turning on, 1: the current password.
-    Password(Form),
+    Password(TwoFactorForm),
     /// Turning on, 2: the QR code, and a code to confirm the app has it.
-    Scan { enrolment: Enrolment, form: Form },
+    Scan {
+        enrolment: Enrolment,
+        form: TwoFactorForm,
+    },
     /// Ten new recovery codes: a code first.
-    Regenerate(Form),
+    Regenerate(TwoFactorForm),
     /// Turning off: the password and a code or a recovery code.
-    Disable(Form),
+    Disable(TwoFactorForm),
     /// Recovery codes, shown this once, until the user says they are stored.
     Codes(Vec<Secret>),
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct TwoFactor {
+    /// The account the panel returns to.
+    pub account: Account,
     /// `None` until loaded.
     pub status: Option<SecondFactorStatus>,
     pub step: Step,
 }
 
-fn password_field() -> Field {
-    Field::secret("Password", "currentPassword")
-}
-
-fn code_field() -> Field {
-    Field::text("Code", "code")
-}
-
 impl TwoFactor {
-    fn form(&self) -> Option<&Form> {
+    /// The panel in front of `account`, its state not loaded yet.
+    pub fn new(account: Account) -> TwoFactor {
+        TwoFactor {
+            account,
+            status: None,
+            step: Step::Overview,
+        }
+    }
+
+    fn form(&self) -> Option<&TwoFactorForm> {
         match &self.step {
             Step::Password(form) | Step::Regenerate(form) | Step::Disable(form) => Some(form),
             Step::Scan { form, .. } => Some(form),
@@ -100,7 +141,7 @@ impl TwoFactor {
         }
     }
 
-    fn form_mut(&mut self) -> Option<&mut Form> {
+    fn form_mut(&mut self) -> Option<&mut TwoFactorForm> {
         match &mut self.step {
             Step::Password(form) | Step::Regenerate(form) | Step::Disable(form) => Some(form),
             Step::Scan { form, .. } => Some(form),
@@ -109,7 +150,7 @@ impl TwoFactor {
     }
 
     pub fn typing(&self) -> bool {
-        self.form().is_some_and(Form::typing)
+        self.form().is_some_and(TwoFactorForm::typing)
     }
 
     pub fn paste(&mut self, text: &str) {
@@ -124,9 +165,8 @@ impl TwoFactor {
 }
 
 /// From Account (key `2`): the panel, with its state asked afresh.
-pub fn open(app: &mut App) -> Vec<Command> {
-    app.two_factor.step = Step::Overview;
-    app.go(Screen::TwoFactor);
+pub fn open(app: &mut App, panel: TwoFactor) -> Vec<Command> {
+    app.go(Screen::TwoFactor(panel));
     load(app)
 }
 
@@ -138,12 +178,15 @@ fn load(app: &mut App) -> Vec<Command> {
 }
 
 pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
-    match app.two_factor.step {
+    let Screen::TwoFactor(panel) = &mut app.screen else {
+        return Vec::new();
+    };
+    match panel.step {
         Step::Overview => on_overview_key(app, key),
         Step::Codes(_) => {
             if key.code == KeyCode::Enter {
                 // Acknowledged: the codes are not kept, nor shown again.
-                app.two_factor.step = Step::Overview;
+                panel.step = Step::Overview;
                 app.info("Recovery codes stored. Each signs in once.");
             } else {
                 app.info(
@@ -159,102 +202,86 @@ pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
 }
 
 fn on_overview_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
-    let on = app.two_factor.is_on();
-    match (key.code, on) {
+    use TwoFactorField::{Code, Password};
+    let Screen::TwoFactor(panel) = &mut app.screen else {
+        return Vec::new();
+    };
+    let next = match (key.code, panel.is_on()) {
         (KeyCode::Char('e'), Some(false)) => {
-            app.two_factor.step =
-                Step::Password(Form::new(vec![password_field()], vec!["Continue"]));
-            app.note = None;
-            Vec::new()
+            Step::Password(Form::new(&[Password], &[TwoFactorButton::Continue]))
         }
         (KeyCode::Char('c'), Some(true)) => {
-            app.two_factor.step = Step::Regenerate(Form::new(
-                vec![code_field()],
-                vec!["Make new recovery codes"],
-            ));
-            app.note = None;
-            Vec::new()
+            Step::Regenerate(Form::new(&[Code], &[TwoFactorButton::MakeCodes]))
         }
+        // The code may be a recovery code, which lasts until used: masked
+        // like the password.
         (KeyCode::Char('x'), Some(true)) => {
-            // The code may be a recovery code, which lasts until used:
-            // masked like the password.
-            app.two_factor.step = Step::Disable(Form::new(
-                vec![password_field(), Field::secret("Code", "code")],
-                vec!["Turn off"],
-            ));
-            app.note = None;
-            Vec::new()
+            Step::Disable(Form::new(&[Password, Code], &[TwoFactorButton::TurnOff]).masking(Code))
         }
         (KeyCode::Char('e'), Some(true)) => {
             app.info("Two-factor sign-in is on already.");
-            Vec::new()
+            return Vec::new();
         }
         (KeyCode::Char('c' | 'x'), Some(false)) => {
             app.info("Two-factor sign-in is off: press e to turn it on.");
-            Vec::new()
+            return Vec::new();
         }
         (KeyCode::Char('e' | 'c' | 'x'), None) => {
             app.info("The two-factor state is not loaded yet: press r to try again.");
-            Vec::new()
+            return Vec::new();
         }
-        (KeyCode::Char('r'), _) => load(app),
+        (KeyCode::Char('r'), _) => return load(app),
         (KeyCode::Esc, _) => {
-            app.go(Screen::Account);
-            Vec::new()
+            let account = std::mem::take(&mut panel.account);
+            app.go(Screen::Account(account));
+            return Vec::new();
         }
-        (KeyCode::Char('q'), _) => vec![Command::Quit],
-        _ => Vec::new(),
-    }
+        (KeyCode::Char('q'), _) => return vec![Command::Quit],
+        _ => return Vec::new(),
+    };
+    panel.step = next;
+    app.note = None;
+    Vec::new()
 }
 
 fn on_form_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
-    let Some(form) = app.two_factor.form_mut() else {
+    let Screen::TwoFactor(panel) = &mut app.screen else {
         return Vec::new();
     };
-    if form.navigate(key) || form.edit(key) {
+    let Some(form) = panel.form_mut() else {
         return Vec::new();
-    }
-    match (key.code, form.focused()) {
-        (KeyCode::Enter, Focused::Field(_) | Focused::Button(0)) => submit(app),
-        (KeyCode::Esc, _) => {
+    };
+    match form.on_key(key) {
+        Some(Action::Submit | Action::Press(_)) => submit(app),
+        Some(Action::Back) => {
             // Nothing changed on the server (an unconfirmed setup is
             // replaced by the next one).
-            app.two_factor.step = Step::Overview;
+            panel.step = Step::Overview;
             app.note = None;
             Vec::new()
         }
-        _ => Vec::new(),
+        None => Vec::new(),
     }
-}
-
-/// Says on the empty fields what they need; true when all are filled.
-fn check_filled(form: &mut Form) -> bool {
-    form.clear_errors();
-    for field in &mut form.fields {
-        if field.value().trim().is_empty() {
-            field.error = Some(match field.param {
-                "currentPassword" => "Type your current password".to_owned(),
-                _ => "Type the code your authenticator app shows".to_owned(),
-            });
-        }
-    }
-    if let Some(first) = form.fields.iter().position(|f| f.error.is_some()) {
-        form.focus = first;
-        return false;
-    }
-    true
 }
 
 fn submit(app: &mut App) -> Vec<Command> {
-    let Some(form) = app.two_factor.form_mut() else {
+    let Screen::TwoFactor(panel) = &mut app.screen else {
         return Vec::new();
     };
-    if !check_filled(form) {
+    let Some(form) = panel.form_mut() else {
+        return Vec::new();
+    };
+    // Says on the empty fields what they need.
+    let filled = form.check_filled(|id| match id {
+        TwoFactorField::Password => "Type your current password",
+        TwoFactorField::Code => "Type the code your authenticator app shows",
+    });
+    if !filled {
         return Vec::new();
     }
-    let password = Secret::new(form.value("currentPassword"));
-    let code = Secret::new(form.value("code").trim());
-    match &app.two_factor.step {
+    let password = Secret::new(form.value(TwoFactorField::Password));
+    let code = Secret::new(form.value(TwoFactorField::Code).trim());
+    match &panel.step {
         Step::Password(_) => app.start(
             "Setting up two-factor sign-in",
             Command::TwoFactor(Request::Setup { password }),
@@ -275,35 +302,43 @@ fn submit(app: &mut App) -> Vec<Command> {
     }
 }
 
+/// For the panel only: once the user went back to Account the answer is
+/// dropped (but an ended session still signs out).
 pub fn on_answer(app: &mut App, answer: Answer) -> Vec<Command> {
     app.busy = None;
+    let Screen::TwoFactor(panel) = &mut app.screen else {
+        if let Some(error) = answer.error() {
+            app::session_over(app, error);
+        }
+        return Vec::new();
+    };
     match answer {
         Answer::Status(Ok(status)) => {
-            app.two_factor.status = Some(status);
+            panel.status = Some(status);
             Vec::new()
         }
         Answer::SetUp(Ok(enrolment)) => {
             // The password did its work: the form that held it goes.
-            app.two_factor.step = Step::Scan {
+            panel.step = Step::Scan {
                 enrolment,
-                form: Form::new(vec![code_field()], vec!["Turn on"]),
+                form: Form::new(&[TwoFactorField::Code], &[TwoFactorButton::TurnOn]),
             };
             Vec::new()
         }
         Answer::Confirmed(Ok(codes)) => {
-            show_codes(app, codes);
+            panel.step = codes_step(codes);
             let commands = load(app);
             app.info("Two-factor sign-in is on.");
             commands
         }
         Answer::RecoveryCodes(Ok(codes)) => {
-            show_codes(app, codes);
+            panel.step = codes_step(codes);
             let commands = load(app);
             app.info("New recovery codes: the old ones no longer work.");
             commands
         }
         Answer::Disabled(Ok(())) => {
-            app.two_factor.step = Step::Overview;
+            panel.step = Step::Overview;
             let commands = load(app);
             app.info("Two-factor sign-in is off: signing in takes the password alone.");
             commands
@@ -316,8 +351,8 @@ pub fn on_answer(app: &mut App, answer: Answer) -> Vec<Command> {
     }
 }
 
-fn show_codes(app: &mut App, codes: Vec<String>) {
-    app.two_factor.step = Step::Codes(codes.iter().map(|code| Secret::new(code)).collect());
+fn codes_step(codes: Vec<String>) -> Step {
+    Step::Codes(codes.iter().map(|code| Secret::new(code)).collect())
 }
 
 /// A wrong password or code goes on its field, to be typed again; a stale
@@ -327,17 +362,18 @@ fn on_error(app: &mut App, error: &ClientError) -> Vec<Command> {
     if app::session_over(app, error) {
         return Vec::new();
     }
+    let Screen::TwoFactor(panel) = &mut app.screen else {
+        return Vec::new();
+    };
     let code = error.server_code();
-    let param = match code {
-        Some(ErrorCode::WrongPassword) => Some("currentPassword"),
-        Some(ErrorCode::InvalidCode) => Some("code"),
+    let field = match code {
+        Some(ErrorCode::WrongPassword) => Some(TwoFactorField::Password),
+        Some(ErrorCode::InvalidCode) => Some(TwoFactorField::Code),
         _ => None,
     };
-    if let Some(form) = app.two_factor.form_mut() {
-        if let Some(i) = param.and_then(|p| form.fields.iter().position(|f| f.param == p)) {
-            form.fields[i].clear();
-            form.fields[i].error = Some(app::describe(error));
-            form.focus = i;
+    if let Some(form) = panel.form_mut() {
+        if let Some(id) = field.filter(|id| form.has_field(*id)) {
+            form.retype(id, app::describe(error));
             return Vec::new();
         }
         match form.apply_field_errors(error) {
@@ -353,7 +389,7 @@ fn on_error(app: &mut App, error: &ClientError) -> Vec<Command> {
         code,
         Some(ErrorCode::TotpEnabled | ErrorCode::TotpNotEnabled)
     ) {
-        app.two_factor.step = Step::Overview;
+        panel.step = Step::Overview;
         let commands = load(app);
         app.show_error(error);
         return commands;
@@ -362,8 +398,8 @@ fn on_error(app: &mut App, error: &ClientError) -> Vec<Command> {
     Vec::new()
 }
 
-pub fn hints(app: &App) -> Vec<Hint> {
-    let mut hints = match (&app.two_factor.step, app.two_factor.is_on()) {
+pub fn hints(panel: &TwoFactor, app: &App) -> Vec<Hint> {
+    let mut hints = match (&panel.step, panel.is_on()) {
         (Step::Overview, Some(false)) => vec![("e", "turn on")],
         (Step::Overview, Some(true)) => vec![("c", "new recovery codes"), ("x", "turn off")],
         (Step::Overview, None) => Vec::new(),
@@ -371,7 +407,7 @@ pub fn hints(app: &App) -> Vec<Hint> {
         (Step::Scan { .. }, _) => vec![("Enter", "turn on"), ("Esc", "cancel")],
         _ => vec![("Tab", "move"), ("Enter", "continue"), ("Esc", "cancel")],
     };
-    if matches!(app.two_factor.step, Step::Overview) {
+    if matches!(panel.step, Step::Overview) {
         hints.extend([("r", "reload"), ("Esc", "back to Account"), ("q", "quit")]);
     }
     hints.extend(view::global_hints(app));
@@ -381,13 +417,13 @@ pub fn hints(app: &App) -> Vec<Hint> {
 /// The scan step draws the whole screen (`view_whole_screen`), so that the
 /// QR code fits an 80x24 terminal.
 pub fn wants_whole_screen(app: &App) -> bool {
-    app.screen == Screen::TwoFactor && matches!(app.two_factor.step, Step::Scan { .. })
+    matches!(&app.screen, Screen::TwoFactor(panel) if matches!(panel.step, Step::Scan { .. }))
 }
 
-pub fn view(app: &App, frame: &mut Frame, area: Rect) {
+pub fn view(panel: &TwoFactor, app: &App, frame: &mut Frame, area: Rect) {
     let cursor = view::cursor_allowed(app);
-    match &app.two_factor.step {
-        Step::Overview => overview(app, frame, area),
+    match &panel.step {
+        Step::Overview => overview(panel, app, frame, area),
         Step::Password(form) => view::form_screen(
             frame,
             area,
@@ -426,10 +462,10 @@ pub fn view(app: &App, frame: &mut Frame, area: Rect) {
     }
 }
 
-fn overview(app: &App, frame: &mut Frame, area: Rect) {
+fn overview(panel: &TwoFactor, app: &App, frame: &mut Frame, area: Rect) {
     let bold = Style::new().add_modifier(Modifier::BOLD);
     let mut lines = Vec::new();
-    match &app.two_factor.status {
+    match &panel.status {
         None if app.busy.is_some() => lines.push(Line::from("Loading…")),
         None => lines.push(Line::from("Not loaded yet: press r to try again.")),
         Some(status) if status.totp => {
@@ -489,7 +525,11 @@ fn smallest_window(uri: &str) -> Option<(usize, usize)> {
 /// message line and the keys (there is no title or status bar to spare a
 /// row for: a usual code is 23 rows high with its quiet zone).
 pub fn view_whole_screen(app: &App, frame: &mut Frame) {
-    let Step::Scan { enrolment, form } = &app.two_factor.step else {
+    let Screen::TwoFactor(TwoFactor {
+        step: Step::Scan { enrolment, form },
+        ..
+    }) = &app.screen
+    else {
         return;
     };
     let area = frame.area();
@@ -620,6 +660,7 @@ fn recovery_codes(frame: &mut Frame, area: Rect, codes: &[Secret]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tui::app::ScreenId;
     use crate::tui::app::{update, Message, NoteKind};
     use crate::tui::testing::*;
 
@@ -644,7 +685,7 @@ mod tests {
         let mut app = account_app();
         let commands = update(&mut app, key(KeyCode::Char('2')));
         assert_eq!(commands, vec![Command::TwoFactor(Request::Status)]);
-        assert_eq!(app.screen, Screen::TwoFactor);
+        assert_eq!(app.screen.id(), ScreenId::TwoFactor);
         update(
             &mut app,
             Message::TwoFactor(Answer::Status(Ok(status(totp, if totp { 7 } else { 0 })))),
@@ -672,7 +713,7 @@ mod tests {
                 uri: Secret::new(URI),
             }))),
         );
-        assert!(matches!(app.two_factor.step, Step::Scan { .. }));
+        assert!(matches!(app.two_factor().step, Step::Scan { .. }));
         app
     }
 
@@ -684,7 +725,7 @@ mod tests {
         assert_contains(&screen, "e turn on");
         assert_contains(&screen, "Esc back to Account");
         update(&mut app, key(KeyCode::Esc));
-        assert_eq!(app.screen, Screen::Account);
+        assert_eq!(app.screen.id(), ScreenId::Account);
     }
 
     #[test]
@@ -711,8 +752,8 @@ mod tests {
         assert_contains(&screen, "Then type the code the app shows.");
         assert!(!screen.contains("Make the window"), "{screen}");
         // The password is gone with its form.
-        assert!(!format!("{:?}", app.two_factor).contains("correct horse"));
-        assert!(!format!("{:?}", app.two_factor).contains(SECRET));
+        assert!(!format!("{:?}", app.two_factor()).contains("correct horse"));
+        assert!(!format!("{:?}", app.two_factor()).contains(SECRET));
 
         // An empty code is caught here; a wrong one goes on the field.
         assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
@@ -729,7 +770,7 @@ mod tests {
         // Beside the QR code the message wraps.
         assert_contains(&render(&app, 80, 24), "✗ The code is");
         assert_eq!(
-            app.two_factor.form().unwrap().error("code"),
+            app.two_factor().form().unwrap().error(TwoFactorField::Code),
             Some("The code is not valid.")
         );
 
@@ -742,14 +783,14 @@ mod tests {
             assert_contains(&screen, &code);
         }
         assert_contains(&screen, "They are not shown again.");
-        assert!(!format!("{:?}", app.two_factor).contains("abcd0"));
+        assert!(!format!("{:?}", app.two_factor()).contains("abcd0"));
         // The state arrives; the codes stay until acknowledged.
         update(
             &mut app,
             Message::TwoFactor(Answer::Status(Ok(status(true, 10)))),
         );
         update(&mut app, key(KeyCode::Esc));
-        assert!(matches!(app.two_factor.step, Step::Codes(_)));
+        assert!(matches!(app.two_factor().step, Step::Codes(_)));
         update(&mut app, key(KeyCode::Enter));
         let screen = render(&app, 80, 24);
         assert!(!screen.contains("abcd0"), "{screen}");
@@ -793,7 +834,7 @@ mod tests {
         // A version 6 code: with the narrow quiet zone, 45x23.
         let long = URI.replace("ada%40", "augusta.ada.king.lovelace%40");
         let mut app = scanning();
-        if let Step::Scan { enrolment, .. } = &mut app.two_factor.step {
+        if let Step::Scan { enrolment, .. } = &mut app.two_factor_mut().step {
             enrolment.uri = Secret::new(&long);
         }
         let screen = render(&app, 80, 24);
@@ -820,7 +861,7 @@ mod tests {
         update(&mut app, Message::TwoFactor(Answer::SetUp(Err(error))));
         let screen = render(&app, 80, 24);
         assert_contains(&screen, "✗ The current password is incorrect.");
-        assert!(matches!(app.two_factor.step, Step::Password(_)));
+        assert!(matches!(app.two_factor().step, Step::Password(_)));
         // Throttled: the wait is on the message line.
         type_text(&mut app, "again");
         update(&mut app, key(KeyCode::Enter));
@@ -835,7 +876,7 @@ mod tests {
         assert_contains(&render(&app, 80, 24), "try again in 60 seconds");
         // Esc: back to the state.
         update(&mut app, key(KeyCode::Esc));
-        assert!(matches!(app.two_factor.step, Step::Overview));
+        assert!(matches!(app.two_factor().step, Step::Overview));
     }
 
     #[test]
@@ -883,13 +924,16 @@ mod tests {
         update(&mut app, Message::TwoFactor(Answer::Disabled(Err(wrong))));
         let screen = render(&app, 80, 24);
         assert_contains(&screen, "✗ The code is not valid.");
-        assert_eq!(app.two_factor.form().unwrap().value("code"), "");
+        assert_eq!(
+            app.two_factor().form().unwrap().value(TwoFactorField::Code),
+            ""
+        );
         type_text(&mut app, "222222");
         update(&mut app, key(KeyCode::Enter));
         update(&mut app, key(KeyCode::Char('y')));
         let commands = update(&mut app, Message::TwoFactor(Answer::Disabled(Ok(()))));
         assert_eq!(commands, vec![Command::TwoFactor(Request::Status)]);
-        assert!(matches!(app.two_factor.step, Step::Overview));
+        assert!(matches!(app.two_factor().step, Step::Overview));
         assert!(app.note.as_ref().unwrap().text.contains("is off"));
     }
 
@@ -902,9 +946,13 @@ mod tests {
         update(&mut app, key(KeyCode::Char('1')));
         update(&mut app, key(KeyCode::Enter));
         update(&mut app, Message::TwoFactor(Answer::Confirmed(Err(error))));
-        assert_eq!(app.screen, Screen::SignIn);
-        assert!(matches!(app.two_factor.step, Step::Overview));
-        assert!(app.two_factor.status.is_none());
+        assert_eq!(app.screen.id(), ScreenId::SignIn);
+        // The panel went with its step; signed in again, it starts afresh.
+        update(&mut app, Message::SignedIn(Ok(ada())));
+        app.busy = None;
+        update(&mut app, key(KeyCode::Char('2')));
+        assert!(matches!(app.two_factor().step, Step::Overview));
+        assert!(app.two_factor().status.is_none());
     }
 
     #[test]

@@ -8,8 +8,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 use ratatui::Frame;
 
-use super::app::{App, NoteKind, Screen};
-use super::form::Form;
+use super::app::{App, NoteKind, Screen, ScreenId};
+use super::form::{ButtonId, FieldId, Form};
 use super::{
     account, confirm, forgot, help, reset, sign_in, sign_up, status, theme, tokens, two_factor,
 };
@@ -44,15 +44,15 @@ pub fn view(app: &App, frame: &mut Frame) {
     .areas(area);
 
     frame.render_widget(title(app), title_area);
-    match app.screen {
+    match &app.screen {
         Screen::Starting => starting(app, frame, body_area),
-        Screen::SignIn => sign_in::view(app, frame, body_area),
-        Screen::SignUp => sign_up::view(app, frame, body_area),
-        Screen::Forgot => forgot::view(app, frame, body_area),
-        Screen::Reset => reset::view(app, frame, body_area),
-        Screen::Account => account::view(app, frame, body_area),
-        Screen::Tokens => tokens::view(app, frame, body_area),
-        Screen::TwoFactor => two_factor::view(app, frame, body_area),
+        Screen::SignIn(state) => sign_in::view(state, app, frame, body_area),
+        Screen::SignUp(state) => sign_up::view(state, app, frame, body_area),
+        Screen::Forgot(state) => forgot::view(state, app, frame, body_area),
+        Screen::Reset(state) => reset::view(state, app, frame, body_area),
+        Screen::Account(state) => account::view(state, app, frame, body_area),
+        Screen::Tokens(state) => tokens::view(state, app, frame, body_area),
+        Screen::TwoFactor(state) => two_factor::view(state, app, frame, body_area),
     }
     frame.render_widget(Paragraph::new(messages), message_area);
     frame.render_widget(status::line(&app.status, app.now, area.width), status_area);
@@ -77,16 +77,16 @@ pub fn cursor_allowed(app: &App) -> bool {
     app.confirm.is_none() && !app.help
 }
 
-fn screen_name(screen: Screen) -> &'static str {
+fn screen_name(screen: ScreenId) -> &'static str {
     match screen {
-        Screen::Starting => "Starting",
-        Screen::SignIn => "Sign in",
-        Screen::SignUp => "Sign up",
-        Screen::Forgot => "Forgot password",
-        Screen::Reset => "Reset password",
-        Screen::Account => "Account",
-        Screen::Tokens => "Personal tokens",
-        Screen::TwoFactor => "Account › Two-factor sign-in",
+        ScreenId::Starting => "Starting",
+        ScreenId::SignIn => "Sign in",
+        ScreenId::SignUp => "Sign up",
+        ScreenId::Forgot => "Forgot password",
+        ScreenId::Reset => "Reset password",
+        ScreenId::Account => "Account",
+        ScreenId::Tokens => "Personal tokens",
+        ScreenId::TwoFactor => "Account › Two-factor sign-in",
     }
 }
 
@@ -100,7 +100,7 @@ fn title(app: &App) -> Line<'static> {
                 .add_modifier(Modifier::BOLD),
         ),
         Span::styled(
-            format!(" {}", screen_name(app.screen)),
+            format!(" {}", screen_name(app.screen.id())),
             Style::new().add_modifier(Modifier::BOLD),
         ),
     ])
@@ -120,15 +120,15 @@ pub fn hints(app: &App) -> Vec<Hint> {
     if app.help {
         return vec![("Esc", "close help"), ("Ctrl-C", "quit")];
     }
-    match app.screen {
+    match &app.screen {
         Screen::Starting => vec![("Ctrl-C", "quit")],
-        Screen::SignIn => sign_in::hints(app),
-        Screen::SignUp => sign_up::hints(app),
-        Screen::Forgot => forgot::hints(app),
-        Screen::Reset => reset::hints(app),
-        Screen::Account => account::hints(app),
-        Screen::Tokens => tokens::hints(app),
-        Screen::TwoFactor => two_factor::hints(app),
+        Screen::SignIn(state) => sign_in::hints(state, app),
+        Screen::SignUp(_) => sign_up::hints(app),
+        Screen::Forgot(_) => forgot::hints(app),
+        Screen::Reset(_) => reset::hints(app),
+        Screen::Account(state) => account::hints(state, app),
+        Screen::Tokens(state) => tokens::hints(state, app),
+        Screen::TwoFactor(state) => two_factor::hints(state, app),
     }
 }
 
@@ -137,6 +137,15 @@ pub fn hints(app: &App) -> Vec<Hint> {
 pub fn global_hints(app: &App) -> Vec<Hint> {
     let help = if app.typing() { "F1" } else { "?" };
     vec![(help, "help"), ("Ctrl-C", "quit")]
+}
+
+/// A form screen's keys: move, Enter (`enter`), Esc (`esc`, if it does
+/// anything), then the global ones.
+pub fn form_hints(app: &App, enter: &'static str, esc: Option<&'static str>) -> Vec<Hint> {
+    let mut hints = vec![("Tab/S-Tab", "move"), ("Enter", enter)];
+    hints.extend(esc.map(|what| ("Esc", what)));
+    hints.extend(global_hints(app));
+    hints
 }
 
 /// Lays the hints out in as few lines as `width` allows, never splitting one.
@@ -266,7 +275,13 @@ pub fn focus_block(title: &str, focused: bool) -> Block<'static> {
 }
 
 /// A signed-out screen: a box with a short introduction, then the form.
-pub fn form_screen(frame: &mut Frame, area: Rect, intro: &[&str], form: &Form, cursor: bool) {
+pub fn form_screen<F: FieldId, B: ButtonId>(
+    frame: &mut Frame,
+    area: Rect,
+    intro: &[&str],
+    form: &Form<F, B>,
+    cursor: bool,
+) {
     let block = Block::bordered().border_style(Style::new().fg(Color::DarkGray));
     let inner = block.inner(area);
     frame.render_widget(block, area);
@@ -336,16 +351,16 @@ mod tests {
     fn every_screen_keeps_its_footer_and_status_whole_from_80x24_up() {
         for (width, height) in [(80, 24), (100, 30), (200, 50)] {
             for screen in [
-                Screen::SignIn,
-                Screen::SignUp,
-                Screen::Forgot,
-                Screen::Reset,
-                Screen::Account,
-                Screen::Tokens,
-                Screen::TwoFactor,
+                ScreenId::SignIn,
+                ScreenId::SignUp,
+                ScreenId::Forgot,
+                ScreenId::Reset,
+                ScreenId::Account,
+                ScreenId::Tokens,
+                ScreenId::TwoFactor,
             ] {
                 let mut app = account_app();
-                app.screen = screen;
+                app.screen = fresh_screen(&app, screen);
                 let rendered = render(&app, width, height);
                 for (key, what) in hints(&app) {
                     assert_contains(&rendered, &format!("{key} {what}"));
@@ -377,12 +392,14 @@ mod tests {
         app.error(format!("The server says {hostile}"));
 
         let mut screens = vec![render(&app, 120, 30)];
-        app.confirm = Some(Confirm::revoke(&app.account.sessions[1].clone()));
+        app.confirm = Some(Confirm::revoke(&app.account().sessions[1].clone()));
         screens.push(render(&app, 120, 30));
         app.confirm = None;
-        app.screen = Screen::Forgot;
-        app.forgot.sent = Some(hostile.to_owned());
-        app.forgot.form.set_error("email", hostile);
+        app.screen = Screen::Forgot(crate::tui::forgot::Forgot::default());
+        app.forgot_mut().sent = Some(hostile.to_owned());
+        app.forgot_mut()
+            .form
+            .set_error(crate::tui::forgot::ForgotField::Email, hostile);
         screens.push(render(&app, 120, 30));
 
         for screen in &screens {
