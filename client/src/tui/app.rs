@@ -144,26 +144,9 @@ impl Screen {
     }
 }
 
-/// A password or a reset token on its way to the server. Its `Debug` never
-/// shows the value, so a failing test or a stray `{:?}` cannot leak it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: &str) -> Secret {
-        Secret(value.to_owned())
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
+/// A password, code or token on its way to the server: the client's one
+/// secret type, whose `Debug` never shows the value.
+pub use crate::api::Secret;
 
 /// What `update` asks the runner to do. Every variant but `Quit` is one
 /// network task that answers with one `Message`.

@@ -98,7 +98,10 @@ pub fn line(status: &StatusInfo, now: OffsetDateTime, width: u16) -> Line<'stati
     let (store, store_style) = match (status.token_store.as_str(), &status.fallback) {
         ("file", Some(_)) => ("! token in a file: no keyring".to_owned(), warn),
         ("none", _) => (String::new(), bar),
-        ("env", _) => ("token from GATEPASS_ACCESS_TOKEN".to_owned(), bar),
+        ("env", _) => (format!("token from {}", crate::api::ACCESS_TOKEN_ENV), bar),
+        (crate::api::PERSONAL_TOKEN_STORE, _) => {
+            (format!("token from {}", crate::api::API_TOKEN_ENV), bar)
+        }
         (store, None) | (store, Some(_)) => (format!("store: {store}"), bar),
     };
 
@@ -170,6 +173,17 @@ mod tests {
         status.fallback = None;
         let text = line(&status, t0(), 80).to_string();
         assert!(text.contains("store: file"), "{text}");
+    }
+
+    #[test]
+    fn a_token_from_the_environment_names_its_variable() {
+        let mut status = signed_in_status();
+        status.token_store = "env".into();
+        let text = line(&status, t0(), 80).to_string();
+        assert!(text.contains("token from GATEPASS_ACCESS_TOKEN"), "{text}");
+        status.token_store = crate::api::PERSONAL_TOKEN_STORE.into();
+        let text = line(&status, t0(), 80).to_string();
+        assert!(text.contains("token from GATEPASS_API_TOKEN"), "{text}");
     }
 
     #[test]

@@ -352,7 +352,7 @@ pub fn on_answer(app: &mut App, answer: Answer) -> Vec<Command> {
 }
 
 fn codes_step(codes: Vec<String>) -> Step {
-    Step::Codes(codes.iter().map(|code| Secret::new(code)).collect())
+    Step::Codes(codes.iter().map(Secret::new).collect())
 }
 
 /// A wrong password or code goes on its field, to be typed again; a stale
