@@ -123,15 +123,7 @@ mod tests {
 
     #[test]
     fn every_screens_help_fits_80x24() {
-        for screen in [
-            ScreenId::SignIn,
-            ScreenId::SignUp,
-            ScreenId::Forgot,
-            ScreenId::Reset,
-            ScreenId::Account,
-            ScreenId::Tokens,
-            ScreenId::TwoFactor,
-        ] {
+        for screen in SCREENS {
             let mut app = account_app();
             app.screen = fresh_screen(&app, screen);
             app.help = true;

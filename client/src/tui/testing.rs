@@ -20,6 +20,18 @@ use crate::error::ClientError;
 
 pub const SERVER: &str = "http://127.0.0.1:8000";
 
+/// Every screen a user can reach after the start, for the tests that
+/// check all of them (help, footer).
+pub const SCREENS: [ScreenId; 7] = [
+    ScreenId::SignIn,
+    ScreenId::SignUp,
+    ScreenId::Forgot,
+    ScreenId::Reset,
+    ScreenId::Account,
+    ScreenId::Tokens,
+    ScreenId::TwoFactor,
+];
+
 /// The tests' "now": 2030-01-01 12:00:00 UTC.
 pub fn t0() -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp(1_893_499_200).expect("a valid timestamp")

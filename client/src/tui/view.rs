@@ -350,15 +350,7 @@ mod tests {
     #[test]
     fn every_screen_keeps_its_footer_and_status_whole_from_80x24_up() {
         for (width, height) in [(80, 24), (100, 30), (200, 50)] {
-            for screen in [
-                ScreenId::SignIn,
-                ScreenId::SignUp,
-                ScreenId::Forgot,
-                ScreenId::Reset,
-                ScreenId::Account,
-                ScreenId::Tokens,
-                ScreenId::TwoFactor,
-            ] {
+            for screen in SCREENS {
                 let mut app = account_app();
                 app.screen = fresh_screen(&app, screen);
                 let rendered = render(&app, width, height);
