@@ -53,6 +53,20 @@ impl ServerBuilder {
             .env("SMTP_TLS", "none")
     }
 
+    /// Settings for one of several server processes on one database: the
+    /// refresh secret they must share (it makes the token hashes and seals
+    /// the signing keys), and, on SQLite, no session cache, whose ending of a
+    /// session another process would see only after its lifetime (it is off by
+    /// default only on PostgreSQL; see the README).
+    pub fn beside_others(self, refresh_secret: &str) -> Self {
+        let builder = self.env("AUTH_REFRESH_TOKEN_SECRET", refresh_secret);
+        if crate::database::on_postgres() {
+            builder
+        } else {
+            builder.env("GATEPASS_SESSION_CACHE_TTL", "0s")
+        }
+    }
+
     /// Uses `other`'s database (a second server process beside it). Secrets
     /// are not shared by this: set them on both.
     pub fn database_of(self, other: &Server) -> Self {

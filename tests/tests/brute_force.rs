@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use gatepass_common::paths;
-use gatepass_tests::{database, unique_email, Api, Reply, Server, ServerBuilder, PASSWORD};
+use gatepass_tests::{unique_email, Api, Reply, Server, ServerBuilder, PASSWORD};
 use serde_json::json;
 use tokio::sync::Barrier;
 
@@ -170,22 +170,14 @@ async fn the_lockout_doubles_per_lockout_not_per_request() {
 
 /// Settings both servers of a pair share (their tokens must verify on both).
 fn shared(builder: ServerBuilder) -> ServerBuilder {
-    let builder = builder
+    builder
         .env(
             "AUTH_ACCESS_TOKEN_SECRET",
             "brute-force-access-secret-0123456789abcdef",
         )
-        .env(
-            "AUTH_REFRESH_TOKEN_SECRET",
-            "brute-force-refresh-secret-0123456789abcdef",
-        )
+        .beside_others("brute-force-refresh-secret-0123456789abcdef")
         .env("AUTH_LOGIN_ACCOUNT_LIMIT", "5/15m")
-        .env("AUTH_LOGIN_ADDRESS_LIMIT", "15/15m");
-    if database::on_postgres() {
-        builder
-    } else {
-        builder.env("GATEPASS_SESSION_CACHE_TTL", "0s")
-    }
+        .env("AUTH_LOGIN_ADDRESS_LIMIT", "15/15m")
 }
 
 #[tokio::test]

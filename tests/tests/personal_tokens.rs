@@ -11,7 +11,7 @@ use base64::Engine;
 use gatepass_common::paths;
 use gatepass_tests::http::RequestSpec;
 use gatepass_tests::totp::Authenticator;
-use gatepass_tests::{database, unique_email, Api, Reply, Server, ServerBuilder, SignedIn};
+use gatepass_tests::{unique_email, Api, Reply, Server, ServerBuilder, SignedIn};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -19,12 +19,7 @@ const PASSWORD: &str = "correct horse battery staple";
 const REFRESH_SECRET: &str = "personal-tokens-refresh-secret-0123456789abcdef";
 
 fn builder() -> ServerBuilder {
-    let builder = Server::builder().env("AUTH_REFRESH_TOKEN_SECRET", REFRESH_SECRET);
-    if database::on_postgres() {
-        builder
-    } else {
-        builder.env("GATEPASS_SESSION_CACHE_TTL", "0s")
-    }
+    Server::builder().beside_others(REFRESH_SECRET)
 }
 
 async fn signup(api: &Api, tag: &str) -> SignedIn {

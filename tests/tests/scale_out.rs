@@ -7,9 +7,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use gatepass_common::paths;
-use gatepass_tests::{
-    database, unique_email, wait_for, Api, Server, ServerBuilder, SmtpSink, PASSWORD,
-};
+use gatepass_tests::{unique_email, wait_for, Api, Server, ServerBuilder, SmtpSink, PASSWORD};
 
 /// Settings both servers share: the secrets (a token signed by one must verify
 /// on the other), and the given ones.
@@ -19,15 +17,7 @@ fn shared(settings: &[(&str, &str)]) -> ServerBuilder {
             "AUTH_ACCESS_TOKEN_SECRET",
             "scale-out-access-secret-0123456789abcdef",
         )
-        .env(
-            "AUTH_REFRESH_TOKEN_SECRET",
-            "scale-out-refresh-secret-0123456789abcdef",
-        );
-    if !database::on_postgres() {
-        // The cache is off by default only on PostgreSQL; several processes
-        // on one SQLite file must turn it off themselves (see the README).
-        builder = builder.env("GATEPASS_SESSION_CACHE_TTL", "0s");
-    }
+        .beside_others("scale-out-refresh-secret-0123456789abcdef");
     for (name, value) in settings {
         builder = builder.env(name, *value);
     }

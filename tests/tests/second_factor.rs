@@ -10,9 +10,7 @@ use std::time::{Duration, Instant};
 use gatepass_common::paths;
 use gatepass_tests::http::RequestSpec;
 use gatepass_tests::totp::{code, now_step, Authenticator};
-use gatepass_tests::{
-    database, unique_email, Api, Reply, Server, ServerBuilder, SignedIn, SmtpSink,
-};
+use gatepass_tests::{unique_email, Api, Reply, Server, ServerBuilder, SignedIn, SmtpSink};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -20,12 +18,7 @@ const PASSWORD: &str = "correct horse battery staple";
 const REFRESH_SECRET: &str = "second-factor-refresh-secret-0123456789abcdef";
 
 fn builder() -> ServerBuilder {
-    let builder = Server::builder().env("AUTH_REFRESH_TOKEN_SECRET", REFRESH_SECRET);
-    if database::on_postgres() {
-        builder
-    } else {
-        builder.env("GATEPASS_SESSION_CACHE_TTL", "0s")
-    }
+    Server::builder().beside_others(REFRESH_SECRET)
 }
 
 async fn signup(api: &Api, tag: &str) -> SignedIn {

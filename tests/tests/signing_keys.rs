@@ -12,7 +12,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use gatepass_tests::cli::require_tools;
-use gatepass_tests::{binary, database, unique_email, wait_for, Server, ServerBuilder};
+use gatepass_tests::{binary, unique_email, wait_for, Server, ServerBuilder};
 use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde_json::Value;
@@ -39,12 +39,7 @@ fn payload(token: &str) -> Value {
 /// A server whose refresh secret is given (servers sharing a database must
 /// share it: it seals the private keys).
 fn builder() -> ServerBuilder {
-    let builder = Server::builder().env("AUTH_REFRESH_TOKEN_SECRET", REFRESH_SECRET);
-    if database::on_postgres() {
-        builder
-    } else {
-        builder.env("GATEPASS_SESSION_CACHE_TTL", "0s")
-    }
+    Server::builder().beside_others(REFRESH_SECRET)
 }
 
 /// The published key set, checked for its caching header.
