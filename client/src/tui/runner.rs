@@ -4,15 +4,16 @@
 //! out: quit, Ctrl-C (a key in raw mode), an error, a panic (hook), and
 //! SIGTERM or SIGHUP (`kill`, a closed terminal window).
 
-use std::io::{stdout, Stdout};
+use std::io::{stdout, Write};
 use std::sync::Once;
 use std::time::Duration;
 
 use crossterm::event::{self, DisableBracketedPaste, EnableBracketedPaste, Event};
 use crossterm::terminal::{
-    disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
+    disable_raw_mode, enable_raw_mode, BeginSynchronizedUpdate, EndSynchronizedUpdate,
+    EnterAlternateScreen, LeaveAlternateScreen,
 };
-use crossterm::{cursor, execute};
+use crossterm::{cursor, execute, queue};
 use gatepass_common::SignupRequest;
 use ratatui::backend::CrosstermBackend;
 use ratatui::Terminal;
@@ -36,7 +37,31 @@ const INPUT_POLL: Duration = Duration::from_millis(100);
 
 /// The terminal in raw mode on the alternate screen; restored when dropped.
 struct Tui {
-    terminal: Terminal<CrosstermBackend<Stdout>>,
+    terminal: Terminal<CrosstermBackend<FrameWriter>>,
+}
+
+/// Holds a frame until it is flushed, then writes it to standard output in
+/// one piece: the standard output's own line buffer would send a
+/// full-screen QR code in pieces of 1 KiB, and a terminal could show the
+/// half-drawn frame in between. What is not flushed is dropped, so a panic
+/// in the middle of a frame leaves no half frame on the restored screen.
+#[derive(Default)]
+struct FrameWriter {
+    frame: Vec<u8>,
+}
+
+impl Write for FrameWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.frame.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let mut out = stdout().lock();
+        out.write_all(&self.frame)?;
+        self.frame.clear();
+        out.flush()
+    }
 }
 
 impl Tui {
@@ -45,10 +70,23 @@ impl Tui {
         let fail = |e| ClientError::io("cannot set up the terminal", e);
         enable_raw_mode().map_err(fail)?;
         // From here on, Drop restores whatever was set up.
-        let terminal = Terminal::new(CrosstermBackend::new(stdout())).map_err(fail)?;
+        let terminal =
+            Terminal::new(CrosstermBackend::new(FrameWriter::default())).map_err(fail)?;
         let tui = Tui { terminal };
         execute!(stdout(), EnterAlternateScreen, EnableBracketedPaste).map_err(fail)?;
         Ok(tui)
+    }
+
+    /// Draws one frame as one synchronized update: terminals that know the
+    /// mode show it whole, others simply get it in one write.
+    fn draw(&mut self, app: &App) -> Result<()> {
+        let fail = |e| ClientError::io("cannot draw on the terminal", e);
+        queue!(self.terminal.backend_mut(), BeginSynchronizedUpdate).map_err(fail)?;
+        // `draw` flushes the frame; the end of the update follows it.
+        self.terminal.draw(|frame| view(app, frame)).map_err(fail)?;
+        let out = self.terminal.backend_mut();
+        queue!(out, EndSynchronizedUpdate).map_err(fail)?;
+        out.flush().map_err(fail)
     }
 }
 
@@ -129,9 +167,7 @@ pub async fn run(client: ApiClient) -> Result<()> {
             }
             tasks.spawn(execute(client.clone(), command, tx.clone()));
         }
-        tui.terminal
-            .draw(|frame| view(&app, frame))
-            .map_err(|e| ClientError::io("cannot draw on the terminal", e))?;
+        tui.draw(&app)?;
         let message = tokio::select! {
             Some(message) = rx.recv() => message,
             _ = ticks.tick() => Message::Tick(OffsetDateTime::now_utc()),
