@@ -420,24 +420,36 @@ impl Terminal {
             .into_owned()
     }
 
-    /// Waits until `text` is on the screen; returns the screen.
+    /// Waits until `text` is on the screen; returns the screen. Only what
+    /// is above `text` is sure to be of the same frame: a capture may come
+    /// in the middle of one. To read more, use `wait_for_screen_where`.
     pub async fn wait_for_screen(&self, text: &str) -> String {
-        let timeout = std::time::Duration::from_secs(30);
-        let what = format!("{text:?} on the screen");
-        let found = tokio::time::timeout(
-            timeout + std::time::Duration::from_secs(1),
-            crate::wait_for(&what, timeout, || async {
-                let screen = self.screen();
-                screen.contains(text).then_some(screen)
-            }),
-        )
-        .await;
-        found.unwrap_or_else(|_| {
-            panic!(
-                "timed out waiting for {what}; the screen:\n{}",
-                self.screen()
-            )
+        self.wait_for_screen_where(&format!("{text:?} on the screen"), |screen| {
+            screen.contains(text).then(|| screen.to_owned())
         })
+        .await
+    }
+
+    /// Waits until `read` finds what it looks for on the screen, and
+    /// returns that. The terminal may be captured while a frame is half
+    /// drawn, so `read` returns `None` for a screen it cannot read whole.
+    pub async fn wait_for_screen_where<T>(
+        &self,
+        what: &str,
+        read: impl Fn(&str) -> Option<T>,
+    ) -> T {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let screen = self.screen();
+            if let Some(found) = read(&screen) {
+                return found;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "timed out waiting for {what}; the screen:\n{screen}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
     }
 
     /// Waits for the command to end; returns its exit code and the screen.

@@ -13,10 +13,8 @@
 
 use gatepass_tests::cli::{Home, Terminal};
 use gatepass_tests::totp::{code, now_step, Authenticator};
-use gatepass_tests::{unique_email, wait_for, Server, PASSWORD};
+use gatepass_tests::{unique_email, Server, PASSWORD};
 use serde_json::Value;
-
-const SCREEN_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// What the half blocks are made of, and the blank between them.
 const QR_CHARS: [char; 4] = ['█', '▀', '▄', ' '];
@@ -24,19 +22,16 @@ const QR_CHARS: [char; 4] = ['█', '▀', '▄', ' '];
 /// Reads the QR code on `screen` as a camera would see it: each character
 /// cell is two pixels, one above the other (ink is a light module, as
 /// `qr.rs` draws for a dark terminal), with a light margin around, scaled
-/// up, then decoded with `rqrr`.
-fn decode_qr(screen: &str) -> String {
+/// up, then decoded with `rqrr`. `None` when there is no whole code on
+/// the screen (yet: a capture may come in the middle of a frame).
+fn scan_qr(screen: &str) -> Option<String> {
     let rows: Vec<Vec<char>> = screen.lines().map(|l| l.chars().collect()).collect();
     // The top of the quiet zone: the first long run of full blocks.
-    let (top, left, size) = rows
-        .iter()
-        .enumerate()
-        .find_map(|(y, row)| {
-            let start = row.iter().position(|&c| c == '█')?;
-            let run = row[start..].iter().take_while(|&&c| c == '█').count();
-            (run >= 21).then_some((y, start, run))
-        })
-        .unwrap_or_else(|| panic!("no QR code on the screen:\n{screen}"));
+    let (top, left, size) = rows.iter().enumerate().find_map(|(y, row)| {
+        let start = row.iter().position(|&c| c == '█')?;
+        let run = row[start..].iter().take_while(|&&c| c == '█').count();
+        (run >= 21).then_some((y, start, run))
+    })?;
     // Square: `size` modules (quiet zone included) each way, two a row.
     const MARGIN: usize = 4;
     const SCALE: usize = 6;
@@ -46,7 +41,9 @@ fn decode_qr(screen: &str) -> String {
         let row = rows.get(top + y / 2).map(Vec::as_slice).unwrap_or(&[]);
         for x in 0..size {
             let cell = row.get(left + x).copied().unwrap_or(' ');
-            assert!(QR_CHARS.contains(&cell), "{cell:?} inside the QR code");
+            if !QR_CHARS.contains(&cell) {
+                return None;
+            }
             let (upper, lower) = match cell {
                 '█' => (true, true),
                 '▀' => (true, false),
@@ -64,10 +61,34 @@ fn decode_qr(screen: &str) -> String {
             0
         }
     });
-    let grids = image.detect_grids();
-    assert_eq!(grids.len(), 1, "one QR code on the screen:\n{screen}");
-    let (_, text) = grids[0].decode().expect("the QR code decodes");
-    text
+    match image.detect_grids().as_slice() {
+        [one] => one.decode().ok().map(|(_, text)| text),
+        _ => None,
+    }
+}
+
+/// Waits for a QR code that scans; returns its text and the screen.
+/// `also` is a text the screen must show, and the too-small note must not.
+async fn wait_for_qr(terminal: &Terminal, what: &str, also: &str) -> (String, String) {
+    terminal
+        .wait_for_screen_where(what, |screen| {
+            if !screen.contains(also) || screen.contains("Make the window") {
+                return None;
+            }
+            let scanned = scan_qr(screen)?;
+            Some((scanned, screen.to_owned()))
+        })
+        .await
+}
+
+/// Waits for the ten recovery codes shown once; returns them.
+async fn wait_for_recovery_codes(terminal: &Terminal) -> Vec<String> {
+    terminal
+        .wait_for_screen_where("ten recovery codes on the screen", |screen| {
+            let codes = recovery_codes(screen);
+            (screen.contains("They are not shown again.") && codes.len() == 10).then_some(codes)
+        })
+        .await
 }
 
 /// A line's text beside (or below) the QR code.
@@ -134,13 +155,14 @@ async fn enrol_by_scanning_the_screen_sign_in_with_codes_renew_them_and_turn_off
         .wait_for_screen("First, your current password.")
         .await;
     terminal.type_line(PASSWORD);
-    let screen = terminal
-        .wait_for_screen("Then type the code the app shows.")
-        .await;
-
     // The QR code scans into the URI the server issued: the one shown as
     // text, for this account, with the secret shown.
-    let scanned = decode_qr(&screen);
+    let (scanned, screen) = wait_for_qr(
+        &terminal,
+        "the QR code",
+        "Then type the code the app shows.",
+    )
+    .await;
     let shown_uri = under(&screen, "URI").concat();
     assert_eq!(scanned, shown_uri, "the screen:\n{screen}");
     let secret = under(&screen, "Secret").concat();
@@ -153,19 +175,20 @@ async fn enrol_by_scanning_the_screen_sign_in_with_codes_renew_them_and_turn_off
 
     // Too small a window says how large to make it, and draws no code.
     terminal.resize(60, 20);
-    let small = terminal.wait_for_screen("Make the window at least").await;
-    assert!(!small.contains('▀'), "{small}");
+    // (A frame is whole once the old code's last half block is gone.)
+    let small = terminal
+        .wait_for_screen_where("the too-small note and no QR code", |screen| {
+            (screen.contains("Make the window at least") && !screen.contains('▀'))
+                .then(|| screen.to_owned())
+        })
+        .await;
     assert!(small.contains(&secret), "{small}");
     // On an ordinary 80x24 terminal the code is drawn whole and scans.
     terminal.resize(80, 24);
-    let ordinary = wait_for("the QR code at 80x24", SCREEN_WAIT, || async {
-        let screen = terminal.screen();
-        (!screen.contains("Make the window") && screen.contains("Then type the code"))
-            .then_some(screen)
-    })
-    .await;
+    let (at_80x24, ordinary) =
+        wait_for_qr(&terminal, "the QR code at 80x24", "Then type the code").await;
     assert!(ordinary.lines().count() <= 24 && ordinary.lines().all(|l| l.chars().count() <= 80));
-    assert_eq!(decode_qr(&ordinary), scanned, "the screen:\n{ordinary}");
+    assert_eq!(at_80x24, scanned, "the screen:\n{ordinary}");
 
     // The secret as the phone read it makes the code that turns it on.
     let from_qr = scanned
@@ -174,17 +197,19 @@ async fn enrol_by_scanning_the_screen_sign_in_with_codes_renew_them_and_turn_off
         .expect("a secret in the URI");
     let mut app = Authenticator::new(from_qr);
     terminal.type_line(&app.next_code().await);
-    let screen = terminal.wait_for_screen("They are not shown again.").await;
-    let codes = recovery_codes(&screen);
-    assert_eq!(codes.len(), 10, "the screen:\n{screen}");
+    let codes = wait_for_recovery_codes(&terminal).await;
     let on = status(&home);
     assert_eq!(on["totp"], true, "{on}");
     assert_eq!(on["recoveryCodesLeft"], 10, "{on}");
 
     // Acknowledged: the codes go, the state stays.
     terminal.press(&["Enter"]);
-    let screen = terminal.wait_for_screen("Recovery codes left: 10").await;
-    assert!(!screen.contains(&codes[0]), "{screen}");
+    terminal
+        .wait_for_screen_where("the state, and the codes gone", |screen| {
+            (screen.contains("Recovery codes left: 10") && recovery_codes(screen).is_empty())
+                .then_some(())
+        })
+        .await;
 
     // Signed out, then in again: the password, then a code.
     terminal.press(&["Escape"]);
@@ -225,9 +250,7 @@ async fn enrol_by_scanning_the_screen_sign_in_with_codes_renew_them_and_turn_off
         .wait_for_screen("Ten new recovery codes replace")
         .await;
     terminal.type_line(&app.next_code().await);
-    let screen = terminal.wait_for_screen("They are not shown again.").await;
-    let fresh = recovery_codes(&screen);
-    assert_eq!(fresh.len(), 10, "the screen:\n{screen}");
+    let fresh = wait_for_recovery_codes(&terminal).await;
     assert!(fresh.iter().all(|c| !codes.contains(c)), "{fresh:?}");
     terminal.press(&["Enter"]);
     terminal.wait_for_screen("Recovery codes left: 10").await;

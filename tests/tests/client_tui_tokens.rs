@@ -12,6 +12,9 @@ use gatepass_tests::cli::Home;
 use gatepass_tests::{unique_email, Api, Reply, Server};
 use serde_json::json;
 
+/// `gp_pat_` and 256 random bits in base64url (43 characters).
+const TOKEN_LEN: usize = 7 + 43;
+
 /// Makes a token through the API; returns it.
 async fn create(api: &Api, access_token: &str, name: &str) -> String {
     let made = api
@@ -49,18 +52,17 @@ async fn tokens_are_revoked_and_made_from_the_account_screen() {
     };
     app.wait_for_screen("Sessions (").await;
     app.press(&["t"]);
-    app.wait_for_screen("Personal access tokens (2)").await;
-    let mut screen = String::new();
-    for name in names {
-        screen = app.wait_for_screen(name).await;
-    }
-
     // The second row: which token it is depends on the list's order.
-    let second_row = screen
-        .lines()
-        .filter(|line| names.iter().any(|name| line.contains(name)))
-        .nth(1)
-        .unwrap_or_else(|| panic!("two token rows expected:\n{screen}"));
+    let second_row = app
+        .wait_for_screen_where("the two tokens' rows", |screen| {
+            let mut rows = screen
+                .lines()
+                .filter(|line| names.iter().any(|name| line.contains(name)));
+            let (_, second) = (rows.next()?, rows.next()?);
+            let listed = screen.contains("Personal access tokens (2)");
+            listed.then(|| second.to_owned())
+        })
+        .await;
     let (revoked, revoked_token) = made
         .iter()
         .find(|(name, _)| second_row.contains(name))
@@ -77,8 +79,10 @@ async fn tokens_are_revoked_and_made_from_the_account_screen() {
     app.wait_for_screen("stop working at once").await;
     app.press(&["y"]);
     app.wait_for_screen("Token revoked").await;
-    let screen = app.wait_for_screen("Personal access tokens (1)").await;
-    assert!(!screen.contains(revoked), "{screen}");
+    app.wait_for_screen_where("the list without the revoked token", |screen| {
+        (screen.contains("Personal access tokens (1)") && !screen.contains(revoked)).then_some(())
+    })
+    .await;
 
     exchange(&api, revoked_token)
         .await
@@ -90,24 +94,30 @@ async fn tokens_are_revoked_and_made_from_the_account_screen() {
     app.press(&["n"]);
     app.wait_for_screen("Expires in").await;
     app.type_line("ci from the app");
-    let screen = app
-        .wait_for_screen("Copy it now: it is not shown again.")
+    // On a row of its own, whole, so a selection copies only the token.
+    let token = app
+        .wait_for_screen_where("the new token on a row of its own", |screen| {
+            let row = screen
+                .lines()
+                .map(str::trim_end)
+                .find(|line| line.starts_with("gp_pat_") && line.len() == TOKEN_LEN)?;
+            screen
+                .contains("Copy it now: it is not shown again.")
+                .then(|| row.to_owned())
+        })
         .await;
-    let token = screen
-        .lines()
-        .map(str::trim_end)
-        .find(|line| line.starts_with("gp_pat_"))
-        .unwrap_or_else(|| panic!("the token is not on a row of its own:\n{screen}"))
-        .to_owned();
     let exchanged = exchange(&api, &token).await;
     assert_eq!(exchanged.status, 200, "{}", exchanged.text);
     assert!(exchanged.access_token().is_some(), "{}", exchanged.text);
 
     // Any key: the token goes, the list has the new one.
     app.press(&["Enter"]);
-    app.wait_for_screen("Personal access tokens (2)").await;
-    let screen = app.wait_for_screen("ci from the app").await;
-    assert!(!screen.contains(&token), "{screen}");
+    app.wait_for_screen_where("the list with the new token, and no secret", |screen| {
+        let listed =
+            screen.contains("Personal access tokens (2)") && screen.contains("ci from the app");
+        (listed && !screen.contains(&token)).then_some(())
+    })
+    .await;
 
     app.press(&["Escape"]);
     app.wait_for_screen("Sessions (").await;
