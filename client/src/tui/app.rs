@@ -276,6 +276,10 @@ pub struct Busy {
     pub label: String,
     /// The automatic refresh shows no spinner: the user should not notice it.
     pub quiet: bool,
+    /// The answer holds a secret shown only once (a new token, recovery
+    /// codes): the screen that asked cannot be left until it arrives, or the
+    /// secret would be made and never seen.
+    pub shown_once: bool,
 }
 
 /// After an automatic refresh, wait at least this long before the next
@@ -331,6 +335,16 @@ impl App {
 
     /// Starts a network call unless one is in flight.
     pub fn start(&mut self, label: &str, command: Command) -> Vec<Command> {
+        self.start_call(label, command, false)
+    }
+
+    /// Starts a call whose answer is a secret shown only once: Esc and
+    /// Enter wait for it (Ctrl-C still quits).
+    pub fn start_shown_once(&mut self, label: &str, command: Command) -> Vec<Command> {
+        self.start_call(label, command, true)
+    }
+
+    fn start_call(&mut self, label: &str, command: Command, shown_once: bool) -> Vec<Command> {
         if let Some(busy) = &self.busy {
             if !busy.quiet {
                 self.note = Some(Note {
@@ -345,6 +359,7 @@ impl App {
         self.busy = Some(Busy {
             label: label.to_owned(),
             quiet: false,
+            shown_once,
         });
         self.note = None;
         vec![command]
@@ -514,6 +529,13 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
         app.help = true;
         return Vec::new();
     }
+    if let Some(busy) = app.busy.as_ref().filter(|busy| busy.shown_once) {
+        if matches!(key.code, KeyCode::Esc | KeyCode::Enter) {
+            let text = format!("{}: it shows here in a moment, this once.", busy.label);
+            app.info(text);
+            return Vec::new();
+        }
+    }
     match app.screen {
         Screen::Starting => Vec::new(),
         Screen::SignIn(_) => sign_in::on_key(app, key),
@@ -550,6 +572,7 @@ fn on_tick(app: &mut App, now: OffsetDateTime) -> Vec<Command> {
         app.busy = Some(Busy {
             label: "Refreshing the session".to_owned(),
             quiet: true,
+            shown_once: false,
         });
         return vec![Command::Refresh];
     }
@@ -767,6 +790,7 @@ pub(crate) mod tests {
         app.busy = Some(Busy {
             label: "Refreshing the session".into(),
             quiet: true,
+            shown_once: false,
         });
         let error = ClientError::AuthRequired(AuthRequired::SessionEnded {
             feedback: "The refresh token is not valid. Sign in again.".into(),
@@ -836,6 +860,7 @@ pub(crate) mod tests {
         app.busy = Some(Busy {
             label: "Signing in".into(),
             quiet: false,
+            shown_once: false,
         });
         let commands = app.start("Signing in", Command::LoadAccount);
         assert!(commands.is_empty());

@@ -231,7 +231,7 @@ fn submit(app: &mut App) -> Vec<Command> {
         expires_in: (!expires_in.is_empty()).then(|| expires_in.to_owned()),
         code: (!code.is_empty()).then(|| Secret::new(code)),
     };
-    app.start("Creating the token", command)
+    app.start_shown_once("Creating the token", command)
 }
 
 /// The session ended (then Sign in) or the panel was left: either way the
@@ -257,9 +257,9 @@ pub fn on_loaded(app: &mut App, result: Result<Vec<PersonalToken>, ClientError>)
 
 pub fn on_created(app: &mut App, result: Result<ShownToken, ClientError>) -> Vec<Command> {
     app.busy = None;
+    // The form could not be left while this was in flight (`shown_once`):
+    // only an ended session (then Sign in) leaves no panel for it.
     if gone(app, result.as_ref().err()) {
-        // A token made for a panel left behind is not shown: it shows in the
-        // list as any other, to revoke if unwanted.
         return Vec::new();
     }
     let Screen::Tokens(tokens) = &mut app.screen else {
@@ -784,6 +784,30 @@ mod tests {
         let screen = render(&app, 80, 24);
         assert!(!screen.contains("123456"), "{screen}");
         assert!(!format!("{:?}", app.tokens()).contains("123456"));
+    }
+
+    #[test]
+    fn the_form_waits_for_the_token_it_asked_for() {
+        let mut app = tokens_app(two_tokens());
+        update(&mut app, key(KeyCode::Char('n')));
+        type_text(&mut app, "deploy pipeline");
+        update(&mut app, key(KeyCode::Enter));
+        // Esc twice would have left the panel before the token came back.
+        update(&mut app, key(KeyCode::Esc));
+        update(&mut app, key(KeyCode::Esc));
+        assert_eq!(app.screen.id(), ScreenId::Tokens);
+        assert_eq!(app.tokens().mode, Mode::Create);
+        assert_contains(&render(&app, 80, 24), "shows here in a moment");
+        update(&mut app, Message::TokenCreated(Ok(created())));
+        assert_contains(&render(&app, 80, 24), TOKEN);
+        // Once answered, the panel can be left as before.
+        update(&mut app, key(KeyCode::Enter));
+        update(&mut app, Message::TokensLoaded(Ok(two_tokens())));
+        update(&mut app, key(KeyCode::Char('n')));
+        update(&mut app, key(KeyCode::Esc));
+        assert_eq!(app.tokens().mode, Mode::List);
+        update(&mut app, key(KeyCode::Esc));
+        assert_eq!(app.screen.id(), ScreenId::Account);
     }
 
     #[test]

@@ -286,11 +286,11 @@ fn submit(app: &mut App) -> Vec<Command> {
             "Setting up two-factor sign-in",
             Command::TwoFactor(Request::Setup { password }),
         ),
-        Step::Scan { .. } => app.start(
+        Step::Scan { .. } => app.start_shown_once(
             "Checking the code",
             Command::TwoFactor(Request::Confirm { code }),
         ),
-        Step::Regenerate(_) => app.start(
+        Step::Regenerate(_) => app.start_shown_once(
             "Making new recovery codes",
             Command::TwoFactor(Request::RecoveryCodes { code }),
         ),
@@ -898,6 +898,47 @@ mod tests {
         assert_contains(&render(&app, 80, 24), "abcd9-efgh9");
         update(&mut app, key(KeyCode::Enter));
         assert!(!render(&app, 80, 24).contains("abcd9"));
+    }
+
+    #[test]
+    fn the_panel_waits_for_recovery_codes_it_asked_for() {
+        // New codes end the old ones: leaving before they arrive would lose
+        // every recovery code the account has.
+        let mut app = panel(true);
+        update(&mut app, key(KeyCode::Char('c')));
+        type_text(&mut app, "111111");
+        update(&mut app, key(KeyCode::Enter));
+        for _ in 0..2 {
+            assert!(update(&mut app, key(KeyCode::Esc)).is_empty());
+        }
+        assert_eq!(app.screen.id(), ScreenId::TwoFactor);
+        assert!(matches!(app.two_factor().step, Step::Regenerate(_)));
+        assert_contains(&render(&app, 80, 24), "shows here in a moment");
+        update(
+            &mut app,
+            Message::TwoFactor(Answer::RecoveryCodes(Ok(codes()))),
+        );
+        assert_contains(&render(&app, 80, 24), "abcd9-efgh9");
+        // Turning on is the same: its answer is the first ten codes.
+        let mut app = scanning();
+        type_text(&mut app, "222222");
+        update(&mut app, key(KeyCode::Enter));
+        update(&mut app, key(KeyCode::Esc));
+        assert!(matches!(app.two_factor().step, Step::Scan { .. }));
+        update(&mut app, Message::TwoFactor(Answer::Confirmed(Ok(codes()))));
+        assert_contains(&render(&app, 80, 24), "abcd0-efgh0");
+        // A refusal frees the keys again.
+        let mut app = panel(true);
+        update(&mut app, key(KeyCode::Char('c')));
+        type_text(&mut app, "111111");
+        update(&mut app, key(KeyCode::Enter));
+        let wrong = refusal(400, ErrorCode::InvalidCode, "That code is not valid");
+        update(
+            &mut app,
+            Message::TwoFactor(Answer::RecoveryCodes(Err(wrong))),
+        );
+        update(&mut app, key(KeyCode::Esc));
+        assert!(matches!(app.two_factor().step, Step::Overview));
     }
 
     #[test]
