@@ -170,6 +170,8 @@ pub enum Command {
         /// is visible to every local user in the process list (`ps`) while
         /// the command runs, and stays in your shell history: leave it out
         /// to be asked for it, or use --token-stdin.
+        // A token is base64url: one in 64 begins with `-`, and is a token.
+        #[arg(allow_hyphen_values = true)]
         token_or_link: Option<String>,
         /// Read the token (or link) from standard input: its first line.
         #[arg(long, conflicts_with = "token_or_link")]
@@ -290,6 +292,41 @@ mod tests {
             Some(Command::Reset { token_or_link: Some(t), .. }) if t == "abc"
         ));
         assert!(Cli::try_parse_from(["gatepass", "reset", "abc", "--token-stdin"]).is_err());
+    }
+
+    #[test]
+    fn a_reset_token_that_begins_with_a_hyphen_is_a_token_not_a_flag() {
+        let token = |args: &[&str]| match Cli::try_parse_from(args).unwrap().command {
+            Some(Command::Reset {
+                token_or_link,
+                password_stdin,
+                ..
+            }) => (token_or_link, password_stdin),
+            other => panic!("{other:?}"),
+        };
+        let expected = (Some("-Bx7_q".to_owned()), true);
+        assert_eq!(
+            token(&["gatepass", "reset", "-Bx7_q", "--password-stdin"]),
+            expected
+        );
+        assert_eq!(
+            token(&["gatepass", "reset", "--password-stdin", "-Bx7_q"]),
+            expected
+        );
+        // The flags are still flags.
+        assert_eq!(
+            token(&["gatepass", "reset", "--password-stdin"]),
+            (None, true)
+        );
+        let cli = Cli::try_parse_from(["gatepass", "reset", "--token-stdin", "--password-stdin"]);
+        assert!(matches!(
+            cli.unwrap().command,
+            Some(Command::Reset {
+                token_or_link: None,
+                token_stdin: true,
+                password_stdin: true
+            })
+        ));
     }
 
     #[test]
