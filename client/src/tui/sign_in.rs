@@ -57,6 +57,9 @@ pub struct SignIn {
     /// The second step, once the password was right and the account asks
     /// for a code; `None` on the password step.
     pub code: Option<CodeStep>,
+    /// The sign-up form the user came back from, its passwords cleared:
+    /// going there again finds the names as they were typed.
+    pub sign_up_draft: Option<SignUp>,
 }
 
 /// The code step: one field, for a code from the authenticator app or, after
@@ -157,6 +160,7 @@ impl Default for SignIn {
                 ],
             ),
             code: None,
+            sign_up_draft: None,
         }
     }
 }
@@ -174,7 +178,11 @@ pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
     match action {
         Some(Action::Submit | Action::Press(SignInButton::SignIn)) => submit(app),
         Some(Action::Press(SignInButton::SignUp)) => {
-            app.go(Screen::SignUp(SignUp::with_email(&email)));
+            let sign_up = match state.sign_up_draft.take() {
+                Some(draft) => draft.again(&email),
+                None => SignUp::with_email(&email),
+            };
+            app.go(Screen::SignUp(sign_up));
             Vec::new()
         }
         Some(Action::Press(SignInButton::Forgot)) => {

@@ -54,6 +54,22 @@ impl SignUp {
         sign_up.form.set_value(SignUpField::Email, email);
         sign_up
     }
+
+    /// Left for Sign in: what stays for the way back. The passwords go,
+    /// so they are not kept in memory behind another screen.
+    fn draft(&self) -> SignUp {
+        let mut draft = SignUp::default();
+        for id in [SignUpField::FirstName, SignUpField::LastName] {
+            draft.form.set_value(id, self.form.value(id));
+        }
+        draft
+    }
+
+    /// Back from Sign in with `email`, the names as they were.
+    pub fn again(mut self, email: &str) -> SignUp {
+        self.form.set_value(SignUpField::Email, email);
+        self
+    }
 }
 
 pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
@@ -64,7 +80,9 @@ pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
         Some(Action::Submit | Action::Press(SignUpButton::Create)) => submit(app),
         Some(Action::Press(SignUpButton::Back) | Action::Back) => {
             let email = state.form.value(SignUpField::Email).to_owned();
-            app.go(Screen::SignIn(SignIn::with_email(&email)));
+            let mut sign_in = SignIn::with_email(&email);
+            sign_in.sign_up_draft = Some(state.draft());
+            app.go(Screen::SignIn(sign_in));
             Vec::new()
         }
         None => Vec::new(),
@@ -128,7 +146,7 @@ mod tests {
     use super::*;
     use crate::tui::app::ScreenId;
     use crate::tui::app::{update, Message};
-    use crate::tui::sign_in::SignInButton;
+    use crate::tui::sign_in::{SignInButton, SignInField};
     use crate::tui::testing::*;
     use crossterm::event::KeyCode;
 
@@ -222,6 +240,32 @@ mod tests {
         app.sign_up_mut().form.focus_button(SignUpButton::Back);
         update(&mut app, key(KeyCode::Enter));
         assert_eq!(app.screen.id(), ScreenId::SignIn);
+    }
+
+    #[test]
+    fn the_names_wait_on_sign_in_and_the_passwords_do_not() {
+        let mut app = sign_up_app();
+        fill(&mut app);
+        update(&mut app, key(KeyCode::Esc));
+        assert_eq!(
+            app.sign_in().form.value(SignInField::Email),
+            "ada@example.com"
+        );
+        let draft = &app.sign_in().sign_up_draft.as_ref().expect("a draft").form;
+        assert_eq!(draft.value(SignUpField::Password), "");
+        assert_eq!(draft.value(SignUpField::Confirm), "");
+        // A corrected email on Sign in goes back with the names.
+        app.sign_in_mut()
+            .form
+            .set_value(SignInField::Email, "ada@example.org");
+        app.sign_in_mut().form.focus_button(SignInButton::SignUp);
+        update(&mut app, key(KeyCode::Enter));
+        let form = &app.sign_up().form;
+        assert_eq!(form.value(SignUpField::FirstName), "Ada");
+        assert_eq!(form.value(SignUpField::LastName), "Lovelace");
+        assert_eq!(form.value(SignUpField::Email), "ada@example.org");
+        assert_eq!(form.value(SignUpField::Password), "");
+        assert_eq!(form.value(SignUpField::Confirm), "");
     }
 
     #[test]
