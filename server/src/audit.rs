@@ -89,8 +89,9 @@ pub async fn record(
 ) {
     crate::metrics::auth_event(event.name());
     let address = client.ip.map(|ip| ip.to_string());
-    log::info!(
+    tracing::info!(
         target: "gatepass::audit",
+        request_id = client.request_id.as_deref().unwrap_or("-"),
         "event={} user={} session={} ip={} ua={:?}",
         event.name(),
         user_id.unwrap_or("-"),

@@ -317,8 +317,9 @@ impl<'r> Responder<'r, 'static> for ApiError {
     fn respond_to(self, request: &'r Request<'_>) -> response::Result<'static> {
         let status = self.status();
         if let ApiError::Internal(cause) = &self {
-            log::error!(
+            tracing::error!(
                 target: "gatepass::error",
+                request_id = crate::logging::request_id(request),
                 "{} {}: {cause}",
                 request.method(),
                 crate::logging::redact_path(request.uri().path().as_str())

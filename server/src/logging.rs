@@ -474,6 +474,19 @@ impl RequestLog {
     }
 }
 
+/// The id of `request`, for the other lines it causes (an audit event, an
+/// internal error) to carry as the request line does. `RequestLog` chose it
+/// before any handler ran; without that fairing (a unit test's instance) a
+/// fresh one is made here.
+pub fn request_id<'r>(request: &'r Request<'_>) -> &'r str {
+    &request
+        .local_cache(|| Started {
+            at: Instant::now(),
+            id: choose_request_id(false, std::iter::empty()),
+        })
+        .id
+}
+
 #[rocket::async_trait]
 impl Fairing for RequestLog {
     fn info(&self) -> Info {

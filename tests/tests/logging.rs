@@ -84,10 +84,9 @@ async fn json_lines_carry_the_request_id_and_no_secret() {
     assert_eq!(api.me(&signed_in.access_token).await.status, 200);
     let refreshed = api.reauth(&cookie).await;
     assert_eq!(refreshed.status, 201, "{}", refreshed.text);
-    assert_eq!(
-        api.login(&email, "Wrong-password-Marker-1").await.status,
-        400
-    );
+    let failed = api.login(&email, "Wrong-password-Marker-1").await;
+    assert_eq!(failed.status, 400, "{}", failed.text);
+    let failed_id = response_id(&failed);
     api.forgot(&email).await;
     let mails = sink.wait_for_mails_to(&email, 1, MAIL_WAIT);
     let link = mails[0]
@@ -128,6 +127,17 @@ async fn json_lines_carry_the_request_id_and_no_secret() {
             .starts_with("GET /nowhere 404 "),
         "{log}"
     );
+    // The audit line of the failed login names its request, as the request
+    // line and the response do.
+    let audited: Vec<&Value> = lines
+        .iter()
+        .filter(|line| line["target"] == "gatepass::audit")
+        .filter(|line| line["fields"]["request_id"] == failed_id.as_str())
+        .collect();
+    assert_eq!(audited.len(), 1, "{log}");
+    let audit_message = audited[0]["message"].as_str().unwrap();
+    assert!(audit_message.starts_with("event=login_failed "), "{log}");
+    assert_eq!(request_lines_with(&lines, &failed_id).len(), 1, "{log}");
     // Every request line has an id.
     let request_lines: Vec<&Value> = lines
         .iter()

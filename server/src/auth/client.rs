@@ -12,6 +12,9 @@ use crate::config::TrustedProxy;
 pub struct ClientInfo {
     pub ip: Option<IpAddr>,
     pub user_agent: Option<String>,
+    /// The request's id (`X-Request-Id`), so the audit line of what the
+    /// client did names the request line it belongs to.
+    pub request_id: Option<String>,
 }
 
 impl ClientInfo {
@@ -26,7 +29,12 @@ impl ClientInfo {
             None => socket,
             Some(proxy) => forwarded_client(proxy, request.headers().get(&proxy.header)).or(socket),
         };
-        ClientInfo { ip, user_agent }
+        let request_id = Some(crate::logging::request_id(request).to_owned());
+        ClientInfo {
+            ip,
+            user_agent,
+            request_id,
+        }
     }
 
     /// The address as a throttle key. An IPv6 client is keyed by its /64:
@@ -157,6 +165,7 @@ mod tests {
         ClientInfo {
             ip: Some(ip.parse().unwrap()),
             user_agent: None,
+            request_id: None,
         }
         .address()
     }

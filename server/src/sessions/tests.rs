@@ -92,6 +92,7 @@ pub(crate) fn client() -> ClientInfo {
     ClientInfo {
         ip: Some("192.0.2.7".parse().unwrap()),
         user_agent: Some("unit test".into()),
+        request_id: None,
     }
 }
 
