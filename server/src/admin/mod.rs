@@ -38,6 +38,7 @@ pub enum UsersCommand {
     /// Shows one user, and how many live sessions they have.
     Show {
         /// The user's email or id.
+        #[arg(allow_hyphen_values = true)]
         user: String,
         /// One JSON object.
         #[arg(long)]
@@ -49,7 +50,8 @@ pub enum UsersCommand {
     /// The password is asked for twice on the terminal, or read from
     /// standard input with --password-stdin (one line; for scripts).
     Create {
-        #[arg(long)]
+        // An address may begin with `-`; it is still an address.
+        #[arg(long, allow_hyphen_values = true)]
         email: String,
         #[arg(long)]
         first_name: String,
@@ -63,17 +65,20 @@ pub enum UsersCommand {
     /// logins fail as a wrong password does.
     Disable {
         /// The user's email or id.
+        #[arg(allow_hyphen_values = true)]
         user: String,
     },
     /// Lets a disabled user log in again.
     Enable {
         /// The user's email or id.
+        #[arg(allow_hyphen_values = true)]
         user: String,
     },
     /// Deletes a user with their sessions and reset links; the audit trail
     /// keeps their events, under their id.
     Delete {
         /// The user's email or id.
+        #[arg(allow_hyphen_values = true)]
         user: String,
     },
 }
@@ -90,7 +95,7 @@ pub enum AuditCommand {
         since: Option<String>,
         /// Only the events of this user: an email, or an id (a deleted
         /// user's events are found by their id).
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         user: Option<String>,
     },
 }
@@ -322,6 +327,45 @@ mod tests {
         // Shown escaped, not sent to the terminal as they are.
         let e = UserRef::parse("x\u{1b}[2J").unwrap_err();
         assert_eq!(e.to_string(), "no user x\\u{1b}[2J");
+    }
+
+    #[test]
+    fn an_address_that_begins_with_a_hyphen_is_an_address_not_a_flag() {
+        #[derive(clap::Parser)]
+        struct Users {
+            #[command(subcommand)]
+            command: UsersCommand,
+        }
+        use clap::Parser;
+        for args in [
+            ["users", "show", "-ada@example.com", "--json"],
+            ["users", "show", "--json", "-ada@example.com"],
+        ] {
+            match Users::try_parse_from(args).map(|u| u.command) {
+                Ok(UsersCommand::Show { user, json }) => {
+                    assert_eq!((user.as_str(), json), ("-ada@example.com", true))
+                }
+                other => panic!("{args:?}: {:?}", other.err()),
+            }
+        }
+        let args = ["users", "disable", "-ada@example.com"];
+        assert!(matches!(
+            Users::try_parse_from(args).map(|u| u.command),
+            Ok(UsersCommand::Disable { user }) if user == "-ada@example.com"
+        ));
+        let args = [
+            "users",
+            "create",
+            "--email",
+            "-ada@example.com",
+            "--first-name",
+            "Ada",
+        ];
+        let create = Users::try_parse_from([&args[..], &["--last-name", "L"]].concat());
+        assert!(matches!(
+            create.map(|u| u.command),
+            Ok(UsersCommand::Create { email, .. }) if email == "-ada@example.com"
+        ));
     }
 
     #[test]
