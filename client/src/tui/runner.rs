@@ -4,7 +4,7 @@
 //! out: quit, Ctrl-C (a key in raw mode), an error, a panic (hook), and
 //! SIGTERM or SIGHUP (`kill`, a closed terminal window).
 
-use std::io::{stdout, Write};
+use std::io::{stdout, Stdout, Write};
 use std::sync::Once;
 use std::time::Duration;
 
@@ -37,7 +37,7 @@ const INPUT_POLL: Duration = Duration::from_millis(100);
 
 /// The terminal in raw mode on the alternate screen; restored when dropped.
 struct Tui {
-    terminal: Terminal<CrosstermBackend<FrameWriter>>,
+    terminal: Terminal<CrosstermBackend<FrameWriter<Stdout>>>,
 }
 
 /// Holds a frame until it is flushed, then writes it to standard output in
@@ -45,22 +45,30 @@ struct Tui {
 /// full-screen QR code in pieces of 1 KiB, and a terminal could show the
 /// half-drawn frame in between. What is not flushed is dropped, so a panic
 /// in the middle of a frame leaves no half frame on the restored screen.
-#[derive(Default)]
-struct FrameWriter {
+struct FrameWriter<W: Write> {
     frame: Vec<u8>,
+    out: W,
 }
 
-impl Write for FrameWriter {
+impl<W: Write> FrameWriter<W> {
+    fn new(out: W) -> FrameWriter<W> {
+        FrameWriter {
+            frame: Vec::new(),
+            out,
+        }
+    }
+}
+
+impl<W: Write> Write for FrameWriter<W> {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
         self.frame.extend_from_slice(bytes);
         Ok(bytes.len())
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
-        let mut out = stdout().lock();
-        out.write_all(&self.frame)?;
+        self.out.write_all(&self.frame)?;
         self.frame.clear();
-        out.flush()
+        self.out.flush()
     }
 }
 
@@ -71,7 +79,7 @@ impl Tui {
         enable_raw_mode().map_err(fail)?;
         // From here on, Drop restores whatever was set up.
         let terminal =
-            Terminal::new(CrosstermBackend::new(FrameWriter::default())).map_err(fail)?;
+            Terminal::new(CrosstermBackend::new(FrameWriter::new(stdout()))).map_err(fail)?;
         let tui = Tui { terminal };
         execute!(stdout(), EnterAlternateScreen, EnableBracketedPaste).map_err(fail)?;
         Ok(tui)
@@ -359,4 +367,69 @@ async fn load_account(client: &ApiClient) -> Result<AccountData> {
     let user = client.me().await?;
     let sessions = client.sessions().await?;
     Ok(AccountData { user, sessions })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    use ratatui::widgets::Paragraph;
+
+    use super::*;
+
+    /// Records each write it is given, as the terminal would receive them.
+    #[derive(Clone, Default)]
+    struct Writes(Rc<RefCell<Vec<Vec<u8>>>>);
+
+    impl Write for Writes {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.borrow_mut().push(bytes.to_vec());
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_frame_reaches_the_terminal_in_one_write() {
+        let writes = Writes::default();
+        let backend = CrosstermBackend::new(FrameWriter::new(writes.clone()));
+        let area = ratatui::layout::Rect::new(0, 0, 80, 24);
+        let viewport = ratatui::Viewport::Fixed(area);
+        let mut terminal =
+            Terminal::with_options(backend, ratatui::TerminalOptions { viewport }).unwrap();
+        // A full screen of distinct rows: about 2 KiB of cells, twice what
+        // the standard output's line buffer passed on at once.
+        let rows: Vec<String> = (0..24)
+            .map(|row| format!("{row:02}{}", "█".repeat(78)))
+            .collect();
+        terminal
+            .draw(|frame| frame.render_widget(Paragraph::new(rows.join("\n")), frame.area()))
+            .unwrap();
+        let writes = writes.0.borrow();
+        let with_cells: Vec<String> = writes
+            .iter()
+            .map(|write| String::from_utf8_lossy(write).into_owned())
+            .filter(|write| write.contains('█'))
+            .collect();
+        assert_eq!(with_cells.len(), 1, "{} writes", writes.len());
+        for row in &rows {
+            assert!(
+                with_cells[0].contains(row.as_str()),
+                "{row} not in the frame's write"
+            );
+        }
+    }
+
+    #[test]
+    fn what_is_not_flushed_is_never_written() {
+        let writes = Writes::default();
+        let mut half = FrameWriter::new(writes.clone());
+        half.write_all(b"half a frame").unwrap();
+        drop(half);
+        assert!(writes.0.borrow().is_empty());
+    }
 }
